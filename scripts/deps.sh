@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs the Debian 12 packages that dcmvault needs to build, test and benchmark.
+# Idempotent: when every package is present it returns without touching apt.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential pkg-config clang libclang-rt-14-dev python3
+  clang-format clang-tidy cppcheck
+  # libraries
+  libsodium-dev libsqlite3-dev zlib1g-dev libjpeg62-turbo-dev libopenjp2-7-dev
+  libcharls-dev libpng-dev libcmocka-dev libinih-dev libssl-dev libfreetype-dev
+  fonts-dejavu-core fonts-wqy-microhei
+  # real peers used by the tests
+  dcmtk dicom3tools libopenjp2-tools
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli.h - the dcmvault command table and helpers shared by command implementations.
+ *
+ * Each command is `int cmd_NAME(int argc, char **argv)`: argv[0] is the command name, it
+ * returns one of the exit codes below, prints results to stdout and errors to stderr.
+ */
+#ifndef DV_CLI_H
+#define DV_CLI_H
+
+#include "common/dv.h"
+
+/* Exit codes (documented in docs/cli.md). */
+enum {
+    DV_EXIT_OK = 0,      /* success */
+    DV_EXIT_FAIL = 1,    /* the operation failed on at least one input (e.g. a bad file) */
+    DV_EXIT_USAGE = 2,   /* bad command line */
+    DV_EXIT_IO = 3,      /* an output could not be written, or an input could not be opened */
+    DV_EXIT_DENIED = 4,  /* refused by policy or security checks */
+    DV_EXIT_INTERNAL = 5 /* out of memory or a bug */
+};
+
+int cmd_dump(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* True when argv contains -h or --help (before a lone "--"). */
+int cli_wants_help(int argc, char **argv);
+
+/* Prints "dcmvault CMD: <formatted dv_errinfo>" for path-less errors, or
+ * "dcmvault CMD: PATH: ..." when path is not NULL, to stderr. */
+void cli_report(const char *cmd, const char *path, dv_err e, const dv_errinfo *ei);
+
+/* Maps an error to the exit code a script sees. */
+int cli_exit_code(dv_err e);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* main.c - dcmvault entry point: dispatches to one command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#include "common/banned.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"dump", cmd_dump, "print the elements of DICOM files (dcmdump style, or --json)"},
+    {"convert", cmd_convert, "re-encode a DICOM file in another transfer syntax"},
+    {"render", cmd_render, "render a frame to PNG or JPEG with modality/VOI LUTs"},
+    {"demo", cmd_demo, "generate synthetic studies and show what this build does"},
+};
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: dcmvault COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'dcmvault COMMAND --help' describes one command.\n"
+                 "exit codes: 0 ok, 1 failed on an input, 2 usage, 3 I/O, 4 denied, 5 internal\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return DV_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return DV_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("dcmvault 0.1\n");
+        return DV_EXIT_OK;
+    }
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "dcmvault: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return DV_EXIT_USAGE;
+}
