@@ -23,6 +23,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_pixels(int argc, char **argv);
 
 /* True when argv contains -h or --help (before a lone "--"). */
 int cli_wants_help(int argc, char **argv);

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"dump", cmd_dump, "print the elements of DICOM files (dcmdump style, or --json)"},
     {"convert", cmd_convert, "re-encode a DICOM file in another transfer syntax"},
     {"render", cmd_render, "render a frame to PNG or JPEG with modality/VOI LUTs"},
+    {"pixels", cmd_pixels, "write decoded frames as raw little-endian samples"},
     {"demo", cmd_demo, "generate synthetic studies and show what this build does"},
 };
 

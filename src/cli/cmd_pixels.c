@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_pixels.c - placeholder until the command lands. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+#include "common/banned.h"
+
+int cmd_pixels(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "dcmvault pixels: not built yet\n");
+    return DV_EXIT_INTERNAL;
+}
