@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* codec_jpeg.c - JPEG stream probing, dispatch between the JPEG decoders, and 8-bit DCT
+ * decoding through libjpeg(-turbo) with a memory source and an error manager that longjmps
+ * back here (libjpeg's default would exit the process).
+ *
+ * Colour: like dcmdjpeg, a 3-component frame whose dataset says YBR_* is converted YCbCr ->
+ * RGB; any other frame is returned with no colour transform.  A stream that ends early, or
+ * whose entropy-coded data is damaged, is an error (libjpeg would only warn and fill grey).
+ */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include "common/buf.h"
+#include "dicom/codec.h"
+
+#include "common/banned.h"
+
+dv_err dcm_jpeg_probe(const uint8_t *src, size_t len, dcm_jpeg_probe_info *info, dv_errinfo *ei)
+{
+    size_t pos = 2;
+
+    memset(info, 0, sizeof(*info));
+    if (len < 4 || src[0] != 0xFF || src[1] != 0xD8)
+        return dv_fail(ei, DV_ECODEC, 0, DV_NO_TAG, "JPEG: stream does not start with SOI");
+    while (pos + 4 <= len) {
+        uint8_t m;
+        size_t n;
+
+        if (src[pos] != 0xFF)
+            return dv_fail(ei, DV_ECODEC, pos, DV_NO_TAG, "JPEG: marker expected");
+        m = src[pos + 1];
+        if (m == 0xFF) {
+            pos++;
+            continue;
+        }
+        n = dv_be16(src + pos + 2);
+        if (n < 2 || n > len - pos - 2)
+            return dv_fail(ei, DV_ECODEC, pos, DV_NO_TAG,
+                           "JPEG: segment length passes the end of the stream");
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            if (n < 8)
+                return dv_fail(ei, DV_ECODEC, pos, DV_NO_TAG, "JPEG: SOF segment too short");
+            info->sof = m;
+            info->precision = src[pos + 4];
+            info->ncomp = src[pos + 9];
+            return DV_OK;
+        }
+        if (m == 0xDA || m == 0xD9)
+            break;
+        pos += 2 + n;
+    }
+    return dv_fail(ei, DV_ECODEC, pos, DV_NO_TAG, "JPEG: no frame header (SOF) found");
+}
+
+dv_err dcm_codec_jpeg_any(const uint8_t *src, size_t len, const dcm_codec_geom *g, uint8_t *out,
+                          size_t outlen, int *rgb, dv_errinfo *ei)
+{
+    dcm_jpeg_probe_info pi;
+    dv_err e;
+
+    *rgb = 0;
+    e = dcm_jpeg_probe(src, len, &pi, ei);
+    if (e)
+        return e;
+    switch (pi.sof) {
+    case 0xC3:
+        return dcm_codec_jpegll(src, len, g, out, outlen, ei);
+    case 0xC0:
+    case 0xC1:
+        if (pi.precision == 8)
+            return dcm_codec_jpeg8(src, len, g, out, outlen, rgb, ei);
+        return dcm_codec_jpeg12(src, len, g, out, outlen, ei);
+    case 0xC2:
+    case 0xC9:
+    case 0xCA:
+        if (pi.precision == 8)
+            return dcm_codec_jpeg8(src, len, g, out, outlen, rgb, ei);
+        break;
+    default:
+        break;
+    }
+    return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
+                   "JPEG: frame type 0x%02X with %u-bit precision is not supported", pi.sof,
+                   (unsigned)pi.precision);
+}
+
+/* ---- libjpeg glue ------------------------------------------------------------------------ */
+
+typedef struct jerr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+    int code; /* libjpeg message code of the failure */
+    int truncated;
+} jerr;
+
+static void j_error_exit(j_common_ptr c)
+{
+    jerr *m = (jerr *)c->err;
+
+    m->code = c->err->msg_code;
+    longjmp(m->jb, 1);
+}
+
+/* Warnings that mean the pixels would be wrong are turned into errors. */
+static void j_emit(j_common_ptr c, int level)
+{
+    jerr *m = (jerr *)c->err;
+    int code = c->err->msg_code;
+
+    if (level >= 0)
+        return;
+    if (code == JWRN_HIT_MARKER || code == JWRN_JPEG_EOF || code == JWRN_HUFF_BAD_CODE ||
+        code == JWRN_MUST_RESYNC || code == JWRN_BOGUS_PROGRESSION ||
+        code == JWRN_NOT_SEQUENTIAL) {
+        m->code = code;
+        m->truncated = code == JWRN_HIT_MARKER || code == JWRN_JPEG_EOF;
+        longjmp(m->jb, 1);
+    }
+}
+
+static void j_output(j_common_ptr c)
+{
+    (void)c;
+}
+
+static void src_init(j_decompress_ptr c)
+{
+    (void)c;
+}
+
+static boolean src_fill(j_decompress_ptr c)
+{
+    jerr *m = (jerr *)c->err;
+
+    m->truncated = 1;
+    m->code = JWRN_JPEG_EOF;
+    longjmp(m->jb, 1);
+}
+
+static void src_skip(j_decompress_ptr c, long n)
+{
+    if (n <= 0)
+        return;
+    if ((size_t)n > c->src->bytes_in_buffer)
+        src_fill(c);
+    c->src->next_input_byte += n;
+    c->src->bytes_in_buffer -= (size_t)n;
+}
+
+static void src_term(j_decompress_ptr c)
+{
+    (void)c;
+}
+
+/* Message for a libjpeg code: its static table text up to the first format directive. */
+static dv_err j_fail(const jerr *m, dv_errinfo *ei)
+{
+    const char *t = "unknown error";
+    char buf[120];
+    size_t i;
+
+    if (m->truncated)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG: stream ends before the image is complete");
+    if (m->code > 0 && m->code <= m->pub.last_jpeg_message && m->pub.jpeg_message_table)
+        t = m->pub.jpeg_message_table[m->code];
+    for (i = 0; t[i] && t[i] != '%' && i + 1 < sizeof(buf); i++)
+        buf[i] = t[i];
+    buf[i] = '\0';
+    return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG, "JPEG (libjpeg code %d): %s", m->code,
+                   buf);
+}
+
+static dv_err j_check_header(const struct jpeg_decompress_struct *c, const dcm_codec_geom *g,
+                             dv_errinfo *ei)
+{
+    if (c->image_width != g->cols || c->image_height != g->rows)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG: frame size differs from Rows/Columns");
+    if ((uint32_t)c->num_components != g->samples)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG: component count differs from SamplesPerPixel");
+    if (c->data_precision != 8)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG, "JPEG: precision is not 8");
+    return DV_OK;
+}
+
+/* Reads the scanlines; 8-bit samples are widened when the dataset allocates 16 bits. */
+static void j_read_rows(struct jpeg_decompress_struct *c, const dcm_codec_geom *g, uint8_t *out)
+{
+    size_t rowlen = (size_t)g->cols * g->samples;
+    JSAMPARRAY tmp = NULL;
+
+    if (g->bytes != 1)
+        tmp = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE, (JDIMENSION)rowlen, 1);
+    while (c->output_scanline < c->output_height) {
+        size_t y = c->output_scanline, i;
+        JSAMPROW row = tmp ? tmp[0] : out + y * rowlen;
+
+        if (jpeg_read_scanlines(c, &row, 1) != 1)
+            src_fill(c); /* cannot happen with this source: it never suspends */
+        for (i = 0; tmp && i < rowlen; i++)
+            dv_put_le16(out + (y * rowlen + i) * 2, row[i]);
+    }
+}
+
+/* The part that runs under setjmp; keeps no state of its own that longjmp could clobber. */
+static dv_err j_run(struct jpeg_decompress_struct *c, jerr *m, const dcm_codec_geom *g,
+                    uint8_t *out, int *rgb, dv_errinfo *ei)
+{
+    dv_err e;
+
+    if (setjmp(m->jb))
+        return j_fail(m, ei);
+    (void)jpeg_read_header(c, TRUE);
+    e = j_check_header(c, g, ei);
+    if (e)
+        return e;
+    if (g->samples == 3 && g->ybr) {
+        c->jpeg_color_space = JCS_YCbCr;
+        c->out_color_space = JCS_RGB;
+        *rgb = 1;
+    } else if (g->samples == 3) {
+        c->jpeg_color_space = JCS_UNKNOWN;
+        c->out_color_space = JCS_UNKNOWN;
+    }
+    (void)jpeg_start_decompress(c);
+    if ((uint32_t)c->output_components != g->samples || c->output_width != g->cols ||
+        c->output_height != g->rows)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG: decoder output differs from the pixel description");
+    j_read_rows(c, g, out);
+    (void)jpeg_finish_decompress(c);
+    return DV_OK;
+}
+
+dv_err dcm_codec_jpeg8(const uint8_t *src, size_t len, const dcm_codec_geom *g, uint8_t *out,
+                       size_t outlen, int *rgb, dv_errinfo *ei)
+{
+    struct jpeg_decompress_struct c;
+    struct jpeg_source_mgr sm;
+    jerr m;
+    dv_err e;
+
+    *rgb = 0;
+    if ((g->bytes != 1 && g->bytes != 2) || outlen == 0 || outlen != dcm_codec_frame_bytes(g))
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "JPEG: bad output geometry");
+    memset(&c, 0, sizeof(c));
+    memset(&m, 0, sizeof(m));
+    memset(&sm, 0, sizeof(sm));
+    c.err = jpeg_std_error(&m.pub);
+    m.pub.error_exit = j_error_exit;
+    m.pub.emit_message = j_emit;
+    m.pub.output_message = j_output;
+    if (setjmp(m.jb))
+        return j_fail(&m, ei); /* jpeg_create_decompress failed: nothing to destroy */
+    jpeg_create_decompress(&c);
+    sm.init_source = src_init;
+    sm.fill_input_buffer = src_fill;
+    sm.skip_input_data = src_skip;
+    sm.resync_to_restart = jpeg_resync_to_restart;
+    sm.term_source = src_term;
+    sm.next_input_byte = src;
+    sm.bytes_in_buffer = len;
+    c.src = &sm;
+    e = j_run(&c, &m, g, out, rgb, ei);
+    jpeg_destroy_decompress(&c);
+    return e;
+}

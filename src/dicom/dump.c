@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dump.c - text listing of a dataset in DCMTK dcmdump's layout.
+ *
+ * One line per element: "(gggg,eeee) VR value   # length, VM Keyword", items and nested
+ * elements indented by two spaces per level, the '#' column at 56 + 2 * level.  Values are
+ * printed as stored (no character set conversion) unless the caller converts; long values are
+ * shortened to DUMP_SHORT characters unless DCM_DUMP_ALL is given.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dicom/dump.h"
+
+#include "common/banned.h"
+
+#define DUMP_SHORT     64
+#define DUMP_MAX_DEPTH 64
+
+typedef struct dumper {
+    dv_buf *out;
+    unsigned flags;
+    dv_buf line;
+} dumper;
+
+static uint32_t trimmed_len(const dcm_elem *el);
+
+static unsigned string_vm(const dcm_elem *el)
+{
+    unsigned vm = 1;
+    uint32_t i;
+
+    if (!trimmed_len(el))
+        return 0;
+    if (el->vr == DCM_VR_LT || el->vr == DCM_VR_ST || el->vr == DCM_VR_UT || el->vr == DCM_VR_UR)
+        return 1;
+    for (i = 0; i < el->len; i++)
+        vm += el->val[i] == '\\';
+    return vm;
+}
+
+unsigned dcm_elem_vm(const dcm_elem *el)
+{
+    unsigned w;
+
+    if (el->vr == DCM_VR_SQ || el->frags)
+        return 1;
+    if (dcm_vr_is_string(el->vr))
+        return string_vm(el);
+    if (!el->len)
+        return 0;
+    if (el->vr == DCM_VR_AT)
+        return el->len / 4;
+    w = dcm_vr_swap_width(el->vr);
+    if (w == 1 || el->vr == DCM_VR_OW || el->vr == DCM_VR_OF || el->vr == DCM_VR_OD ||
+        el->vr == DCM_VR_OL || el->vr == DCM_VR_OV)
+        return 1;
+    return el->len / w;
+}
+
+const char *dcm_tag_keyword(uint32_t tag)
+{
+    const dcm_dict_entry *d;
+
+    if (DCM_GROUP(tag) & 1) {
+        if (DCM_ELEM(tag) == 0)
+            return "PrivateGroupLength";
+        if (DCM_ELEM(tag) >= 0x10 && DCM_ELEM(tag) <= 0xFF)
+            return "PrivateCreator";
+        return "Unknown Tag & Data";
+    }
+    d = dcm_dict_find(tag);
+    if (d)
+        return d->keyword;
+    return DCM_ELEM(tag) == 0 ? "GenericGroupLength" : "Unknown Tag & Data";
+}
+
+/* Length of a string value without its padding (NUL for UI, spaces otherwise), as dcmdump. */
+static uint32_t trimmed_len(const dcm_elem *el)
+{
+    uint32_t n = el->len;
+    uint8_t pad = el->vr == DCM_VR_UI ? 0 : ' ';
+
+    while (n && el->val[n - 1] == pad)
+        n--;
+    return n;
+}
+
+static dv_err fmt_string(dumper *d, const dcm_elem *el)
+{
+    uint32_t n = trimmed_len(el);
+    dv_err e;
+
+    if (!(d->flags & DCM_DUMP_ALL) && n > DUMP_SHORT)
+        n = DUMP_SHORT;
+    if ((e = dv_buf_addc(&d->line, '[')) || (e = dv_buf_add(&d->line, el->val, n)))
+        return e;
+    if (n < el->len && !(d->flags & DCM_DUMP_ALL) && n == DUMP_SHORT)
+        return dv_buf_adds(&d->line, "...]");
+    return dv_buf_addc(&d->line, ']');
+}
+
+static dv_err fmt_number(dumper *d, const dcm_elem *el, uint32_t i)
+{
+    const uint8_t *p = el->val + i;
+    float f;
+    double db;
+    uint32_t u;
+    uint64_t u64;
+
+    switch (el->vr) {
+    case DCM_VR_US:
+        return dv_buf_printf(&d->line, "%u", dv_le16(p));
+    case DCM_VR_SS:
+        return dv_buf_printf(&d->line, "%d", (int16_t)dv_le16(p));
+    case DCM_VR_UL:
+        return dv_buf_printf(&d->line, "%u", dv_le32(p));
+    case DCM_VR_SL:
+        return dv_buf_printf(&d->line, "%d", (int32_t)dv_le32(p));
+    case DCM_VR_AT:
+        return dv_buf_printf(&d->line, "(%04x,%04x)", dv_le16(p), dv_le16(p + 2));
+    case DCM_VR_FL:
+    case DCM_VR_OF:
+        u = dv_le32(p);
+        memcpy(&f, &u, 4);
+        return dv_buf_printf(&d->line, "%.8g", (double)f);
+    case DCM_VR_FD:
+    case DCM_VR_OD:
+        u64 = (uint64_t)dv_le32(p) | ((uint64_t)dv_le32(p + 4) << 32);
+        memcpy(&db, &u64, 8);
+        return dv_buf_printf(&d->line, "%.17g", db);
+    case DCM_VR_SV:
+        u64 = (uint64_t)dv_le32(p) | ((uint64_t)dv_le32(p + 4) << 32);
+        return dv_buf_printf(&d->line, "%lld", (long long)(int64_t)u64);
+    case DCM_VR_UV:
+        u64 = (uint64_t)dv_le32(p) | ((uint64_t)dv_le32(p + 4) << 32);
+        return dv_buf_printf(&d->line, "%llu", (unsigned long long)u64);
+    case DCM_VR_OL:
+        return dv_buf_printf(&d->line, "%08x", dv_le32(p));
+    case DCM_VR_OW:
+        return dv_buf_printf(&d->line, "%04x", dv_le16(p));
+    default:
+        return dv_buf_printf(&d->line, "%02x", p[0]);
+    }
+}
+
+static unsigned print_width(dcm_vr vr)
+{
+    if (vr == DCM_VR_AT)
+        return 4;
+    if (vr == DCM_VR_US || vr == DCM_VR_SS || vr == DCM_VR_OW || vr == DCM_VR_UL ||
+        vr == DCM_VR_SL || vr == DCM_VR_FL || vr == DCM_VR_OF || vr == DCM_VR_OL ||
+        vr == DCM_VR_FD || vr == DCM_VR_OD || vr == DCM_VR_SV || vr == DCM_VR_UV || vr == DCM_VR_OV)
+        return dcm_vr_swap_width(vr);
+    return 1;
+}
+
+static dv_err fmt_binary(dumper *d, const uint8_t *val, uint32_t len, dcm_vr vr)
+{
+    dcm_elem tmp = {0};
+    unsigned w = print_width(vr);
+    uint32_t i;
+    dv_err e;
+
+    tmp.vr = vr;
+    tmp.val = val;
+    tmp.len = len;
+    for (i = 0; i + w <= len; i += w) {
+        if (i && (e = dv_buf_addc(&d->line, '\\')))
+            return e;
+        if (!(d->flags & DCM_DUMP_ALL) && d->line.len > DUMP_SHORT + 20)
+            return dv_buf_adds(&d->line, "...");
+        if ((e = fmt_number(d, &tmp, i)))
+            return e;
+    }
+    return DV_OK;
+}
+
+/* Pads the line to the '#' column and appends the length, VM and keyword. */
+static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned vm, const char *kw)
+{
+    size_t col = 55 + 2 * (size_t)level;
+    dv_err e;
+
+    while (d->line.len < col)
+        if ((e = dv_buf_addc(&d->line, ' ')))
+            return e;
+    if ((e = dv_buf_printf(&d->line, " # %3s, %u %s\n", len, vm, kw)))
+        return e;
+    e = dv_buf_add(d->out, d->line.p, d->line.len);
+    dv_buf_reset(&d->line);
+    return e;
+}
+
+static dv_err start_line(dumper *d, unsigned level, uint32_t tag, const char *vr)
+{
+    dv_buf_reset(&d->line);
+    return dv_buf_printf(&d->line, "%*s(%04x,%04x) %s ", (int)(2 * level), "", DCM_GROUP(tag),
+                         DCM_ELEM(tag), vr);
+}
+
+static dv_err dump_ds(dumper *d, const dcm_ds *ds, unsigned level);
+
+static dv_err dump_items(dumper *d, const dcm_elem *el, unsigned level)
+{
+    uint32_t i;
+    dv_err e;
+
+    if (level >= DUMP_MAX_DEPTH)
+        return DV_ELIMIT;
+    for (i = 0; i < el->nitems; i++) {
+        if ((e = start_line(d, level + 1, DCM_TAG_ITEM, "na")) ||
+            (e = dv_buf_printf(&d->line, "(Item with %s length #=%u)",
+                               el->undef_len ? "undefined" : "explicit", el->items[i].n)) ||
+            (e = finish_line(d, level + 1, "u/l", 1, "Item")) ||
+            (e = dump_ds(d, &el->items[i], level + 2)) ||
+            (e = start_line(d, level + 1, DCM_TAG_ITEM_DELIM, "na")) ||
+            (e = dv_buf_adds(&d->line, "(ItemDelimitationItem)")) ||
+            (e = finish_line(d, level + 1, "0", 0, "ItemDelimitationItem")))
+            return e;
+    }
+    if ((e = start_line(d, level, DCM_TAG_SEQ_DELIM, "na")) ||
+        (e = dv_buf_adds(&d->line, "(SequenceDelimitationItem)")))
+        return e;
+    return finish_line(d, level, "0", 0, "SequenceDelimitationItem");
+}
+
+static dv_err dump_frags(dumper *d, const dcm_elem *el, unsigned level)
+{
+    char len[16];
+    uint32_t i;
+    dv_err e;
+
+    for (i = 0; i < el->nfrags; i++) {
+        if ((e = start_line(d, level + 1, DCM_TAG_ITEM, "pi")))
+            return e;
+        e = el->frags[i].len ? fmt_binary(d, el->frags[i].p, el->frags[i].len, DCM_VR_OB)
+                             : dv_buf_adds(&d->line, "(no value available)");
+        (void)snprintf(len, sizeof(len), "%u", el->frags[i].len);
+        if (e || (e = finish_line(d, level + 1, len, 1, "Item")))
+            return e;
+    }
+    if ((e = start_line(d, level, DCM_TAG_SEQ_DELIM, "na")) ||
+        (e = dv_buf_adds(&d->line, "(SequenceDelimitationItem)")))
+        return e;
+    return finish_line(d, level, "0", 0, "SequenceDelimitationItem");
+}
+
+static dv_err dump_elem(dumper *d, const dcm_elem *el, unsigned level)
+{
+    char vr[3], len[16];
+    dv_err e;
+
+    dcm_vr_str(el->vr, vr);
+    if ((e = start_line(d, level, el->tag, vr)))
+        return e;
+    (void)snprintf(len, sizeof(len), "%u", el->len);
+    if (el->vr == DCM_VR_SQ) {
+        if ((e = dv_buf_printf(&d->line, "(Sequence with %s length #=%u)",
+                               el->undef_len ? "undefined" : "explicit", el->nitems)) ||
+            (e = finish_line(d, level, "u/l", 1, dcm_tag_keyword(el->tag))))
+            return e;
+        return dump_items(d, el, level);
+    }
+    if (el->frags) {
+        if ((e = dv_buf_printf(&d->line, "(PixelSequence #=%u)", el->nfrags)) ||
+            (e = finish_line(d, level, "u/l", 1, dcm_tag_keyword(el->tag))))
+            return e;
+        return dump_frags(d, el, level);
+    }
+    if (!el->len || (dcm_vr_is_string(el->vr) && !trimmed_len(el)))
+        e = dv_buf_adds(&d->line, "(no value available)");
+    else if (dcm_vr_is_string(el->vr))
+        e = fmt_string(d, el);
+    else
+        e = fmt_binary(d, el->val, el->len, el->vr);
+    if (e)
+        return e;
+    return finish_line(d, level, len, dcm_elem_vm(el), dcm_tag_keyword(el->tag));
+}
+
+static dv_err dump_ds(dumper *d, const dcm_ds *ds, unsigned level)
+{
+    uint32_t i;
+    dv_err e;
+
+    for (i = 0; i < ds->n; i++)
+        if ((e = dump_elem(d, &ds->e[i], level)))
+            return e;
+    return DV_OK;
+}
+
+dv_err dcm_dump(const dcm_file *f, unsigned flags, dv_buf *out)
+{
+    dumper d = {out, flags, {0}};
+    dv_err e;
+
+    dv_buf_init(&d.line, 1u << 30);
+    if (f->meta.n) {
+        e = dv_buf_printf(out, "\n# Dicom-File-Format\n\n# Dicom-Meta-Information-Header\n"
+                               "# Used TransferSyntax: Little Endian Explicit\n");
+        if (!e)
+            e = dump_ds(&d, &f->meta, 0);
+        if (!e)
+            e = dv_buf_printf(out, "\n# Dicom-Data-Set\n# Used TransferSyntax: %s\n", f->ts->name);
+    } else {
+        e = dv_buf_printf(out, "\n# Dicom-Data-Set\n# Used TransferSyntax: %s\n", f->ts->name);
+    }
+    if (!e)
+        e = dump_ds(&d, &f->ds, 0);
+    dv_buf_release(&d.line);
+    return e;
+}
