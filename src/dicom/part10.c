@@ -127,6 +127,18 @@ static dv_err inflate_all(dcm_file *f, const uint8_t *p, size_t len, const dcm_l
     return e;
 }
 
+/* PS3.10 7.1: the meta elements every file must carry. */
+static void check_meta(dcm_file *f, size_t start)
+{
+    static const uint32_t required[] = {DCM_TAG(2, 1), DCM_TAG(2, 2), DCM_TAG(2, 3),
+                                        DCM_TAG(2, 0x10), DCM_TAG(2, 0x12)};
+    size_t i;
+
+    for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (!dcm_ds_find(&f->meta, required[i]))
+            dcm_warn(f, start, required[i], "file meta group lacks a required element");
+}
+
 static dv_err parse_meta(dcm_file *f, const uint8_t *buf, size_t len, size_t start,
                          const dcm_limits *lim, size_t *ds_start, dv_errinfo *ei)
 {
@@ -143,18 +155,6 @@ static dv_err parse_meta(dcm_file *f, const uint8_t *buf, size_t len, size_t sta
     if (!e)
         check_meta(f, start);
     return e;
-}
-
-/* PS3.10 7.1: the meta elements every file must carry. */
-static void check_meta(dcm_file *f, size_t start)
-{
-    static const uint32_t required[] = {DCM_TAG(2, 1), DCM_TAG(2, 2), DCM_TAG(2, 3),
-                                        DCM_TAG(2, 0x10), DCM_TAG(2, 0x12)};
-    size_t i;
-
-    for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (!dcm_ds_find(&f->meta, required[i]))
-            dcm_warn(f, start, required[i], "file meta group lacks a required element");
 }
 
 static dv_err choose_ts(dcm_file *f, const uint8_t *p, size_t len, size_t start, dv_errinfo *ei)
