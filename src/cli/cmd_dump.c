@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "dicom/dicom.h"
 #include "dicom/dump.h"
+#include "dicom/json.h"
 
 #include "common/banned.h"
 
@@ -49,9 +50,13 @@ static void print_warnings(const char *path, const dcm_file *f)
 
 static dv_err render_one(const dump_opts *o, const dcm_file *f, dv_buf *out, dv_errinfo *ei)
 {
+    dcm_json_opts jo;
+
     if (!o->json)
         return dcm_dump(f, o->flags, out);
-    return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG, "JSON output not built yet");
+    memset(&jo, 0, sizeof(jo));
+    jo.flags = DCM_JSON_PRETTY;
+    return dcm_json_write(f, NULL, &jo, out, ei);
 }
 
 static int dump_one(const dump_opts *o, const char *path, int first)

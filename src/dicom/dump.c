@@ -184,7 +184,7 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
     while (d->line.len < col)
         if ((e = dv_buf_addc(&d->line, ' ')))
             return e;
-    if ((e = dv_buf_printf(&d->line, " # %3s, %u %s\n", len, vm, kw)))
+    if ((e = dv_buf_printf(&d->line, " # %3s,%2u %s\n", len, vm, kw)))
         return e;
     e = dv_buf_add(d->out, d->line.p, d->line.len);
     dv_buf_reset(&d->line);

@@ -27,6 +27,7 @@ typedef struct rd {
     const dcm_limits *lim;
     unsigned flags;
     dv_errinfo *ei;
+    const dcm_ds *root; /* the top-level dataset, for PixelRepresentation / BitsAllocated */
 } rd;
 
 static uint16_t rd16(const rd *r, size_t at)
@@ -177,8 +178,7 @@ static dv_err read_item(rd *r, const hdr *ih, dcm_ds *item)
     if (len > r->len - r->pos) {
         /* as DCMTK does: an item that overruns its sequence is read from the parent range, and
          * one that overruns the input is read as far as whole elements go */
-        dcm_warn(r->f, ih->off, DCM_TAG_ITEM, "item length %u passes the end of its sequence",
-                 len);
+        dcm_warn(r->f, ih->off, DCM_TAG_ITEM, "item length %u passes the end of its sequence", len);
         if (len > r->outer_len - r->pos)
             len = (uint32_t)(r->outer_len - r->pos);
     }
@@ -337,7 +337,27 @@ static dv_err read_value(rd *r, const hdr *h, dcm_elem *el)
     return DV_OK;
 }
 
-static dv_err read_element(rd *r, dcm_ds *ds, const hdr *h)
+/* Implicit VR: resolves the dictionary's "OB or OW" / "US or SS" choices as PS3.5 A.1 and
+ * DCMTK do (from BitsAllocated / PixelRepresentation of the top-level dataset). */
+static void resolve_implicit_vr(const rd *r, const dcm_ds *ds, hdr *h)
+{
+    const dcm_dict_entry *d;
+    long v;
+
+    if (!h->vr_guessed || h->vr == DCM_VR_UN)
+        return;
+    d = dcm_dict_find(h->tag);
+    if (!d || !d->vr2)
+        return;
+    if (h->tag == DCM_TAG_PIXEL_DATA && dcm_ds_get_int(ds, DCM_TAG(0x0028, 0x0100), 0, &v) == DV_OK)
+        h->vr = v > 8 ? DCM_VR_OW : DCM_VR_OB;
+    else if (d->vr == DCM_VR_US && d->vr2 == DCM_VR_SS &&
+             dcm_ds_get_int(r->root ? r->root : ds, DCM_TAG(0x0028, 0x0103), 0, &v) == DV_OK &&
+             v == 1)
+        h->vr = DCM_VR_SS;
+}
+
+static dv_err read_element(rd *r, dcm_ds *ds, hdr *h)
 {
     dcm_elem *el;
     dcm_ds dup_sink = {0};
@@ -345,6 +365,7 @@ static dv_err read_element(rd *r, dcm_ds *ds, const hdr *h)
 
     if ((e = count_node(r, h->tag)))
         return e;
+    resolve_implicit_vr(r, ds, h);
     if (ds->n && ds->e[ds->n - 1].tag >= h->tag) {
         if (dcm_ds_find(ds, h->tag)) {
             dcm_warn(r->f, h->off, h->tag, "duplicate element ignored");
@@ -400,7 +421,7 @@ dv_err dcm_parse_range(dcm_file *f, const uint8_t *p, size_t len, uint64_t base,
                        int big_endian, unsigned flags, const dcm_limits *lim, dcm_ds *ds,
                        dv_errinfo *ei)
 {
-    rd r = {p, len, 0, base, explicit_vr, big_endian, len, 0, f, lim, flags, ei};
+    rd r = {p, len, 0, base, explicit_vr, big_endian, len, 0, f, lim, flags, ei, ds};
 
     return read_dataset(&r, ds, 0, 0);
 }
