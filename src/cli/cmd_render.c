@@ -15,8 +15,8 @@
 
 #include "common/banned.h"
 
-#define CMD            "render"
-#define MAX_OUTPUT     ((size_t)2 << 30) /* encoded image: 2 GiB */
+#define CMD             "render"
+#define MAX_OUTPUT      ((size_t)2 << 30) /* encoded image: 2 GiB */
 #define DEFAULT_QUALITY 90
 
 typedef enum out_format { FMT_PNG, FMT_JPEG } out_format;
@@ -32,30 +32,32 @@ typedef struct render_args {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dcmvault render FILE -o OUT.png|OUT.jpg [--frame N] [--window C,W]\n"
-            "                       [--voi-function linear|linear-exact|sigmoid] [--quality Q]\n"
-            "\n"
-            "Renders one frame of FILE to an 8-bit PNG or JPEG (chosen by the extension of OUT:\n"
-            ".png, .jpg or .jpeg).  Grayscale images go through the Modality LUT (rescale slope/\n"
-            "intercept or Modality LUT Sequence) and a VOI transform: --window if given, else the\n"
-            "file's first window (with its VOI LUT Function), else its VOI LUT Sequence, else the\n"
-            "frame's min..max.  MONOCHROME1 is inverted; palette, RGB and YBR_FULL images come out\n"
-            "as RGB.  No metadata is written to the output.\n"
-            "\n"
-            "  -o, --output OUT      output file, written atomically (temporary file in the same\n"
-            "                        folder, fsync, rename); created with mode 0600\n"
-            "  -f, --frame N         frame to render, 1-based like dcm2pnm's --frame (default 1)\n"
-            "  -w, --window C,W      window center and width in modality units (e.g. 40,400)\n"
-            "      --voi-function F  function for the window: linear (default for --window),\n"
-            "                        linear-exact or sigmoid; default for the file's window: its\n"
-            "                        VOI LUT Function (0028,1056)\n"
-            "  -q, --quality Q       JPEG quality 1..100 (default %d)\n"
-            "  -h, --help            this text\n"
-            "\n"
-            "exit codes: 0 ok, 1 the file cannot be rendered (e.g. no pixel data), 2 usage,\n"
-            "3 input unreadable or output not written, 5 internal error\n",
-            DEFAULT_QUALITY);
+    fprintf(
+        f,
+        "usage: dcmvault render FILE -o OUT.png|OUT.jpg [--frame N] [--window C,W]\n"
+        "                       [--voi-function linear|linear-exact|sigmoid] [--quality Q]\n"
+        "\n"
+        "Renders one frame of FILE to an 8-bit PNG or JPEG (chosen by the extension of OUT:\n"
+        ".png, .jpg or .jpeg).  Grayscale images go through the Modality LUT (rescale slope/\n"
+        "intercept or Modality LUT Sequence) and a VOI transform: --window if given, else the\n"
+        "file's first window (with its VOI LUT Function), else its VOI LUT Sequence, else the\n"
+        "frame's min..max.  MONOCHROME1 is inverted; palette, RGB and YBR_FULL images come out\n"
+        "as RGB.  No metadata is written to the output.\n"
+        "\n"
+        "  -o, --output OUT      output file, written atomically (temporary file in the same\n"
+        "                        folder, fsync, rename); created with mode 0600\n"
+        "  -f, --frame N         frame to render, 1-based like dcm2pnm's --frame (default 1)\n"
+        "  -w, --window C,W      window center and width in modality units (e.g. 40,400)\n"
+        "      --voi-function F  function for the window: linear (default for --window),\n"
+        "                        linear-exact or sigmoid; default for the file's window: its\n"
+        "                        VOI LUT Function (0028,1056)\n"
+        "  -q, --quality Q       JPEG quality 1..100 (default %d)\n"
+        "  -h, --help            this text\n"
+        "\n"
+        "exit codes: 0 ok, 1 the file cannot be rendered (e.g. no pixel data), 2 usage\n"
+        "(also a frame past the last one), 3 input unreadable or output not written,\n"
+        "5 internal error\n",
+        DEFAULT_QUALITY);
 }
 
 static int bad_usage(const char *what, const char *arg)
@@ -259,7 +261,7 @@ int cmd_render(int argc, char **argv)
         e = dcm_write_file_atomic(a.out, buf.p, buf.len, &ei);
         if (e != DV_OK) {
             cli_report(CMD, a.out, e, &ei);
-            rc = e == DV_EIO ? DV_EXIT_IO : cli_exit_code(e);
+            rc = cli_exit_code(e);
         }
     }
     dv_buf_release(&buf);

@@ -86,22 +86,38 @@ typedef struct term_info {
 } term_info;
 
 static const term_info terms[] = {
-    {"ISO_IR 6", DCM_CS_IR6, 0},          {"ISO 2022 IR 6", DCM_CS_IR6, 1},
-    {"ISO_IR 100", DCM_CS_IR100, 0},      {"ISO 2022 IR 100", DCM_CS_IR100, 1},
-    {"ISO_IR 101", DCM_CS_IR101, 0},      {"ISO 2022 IR 101", DCM_CS_IR101, 1},
-    {"ISO_IR 109", DCM_CS_IR109, 0},      {"ISO 2022 IR 109", DCM_CS_IR109, 1},
-    {"ISO_IR 110", DCM_CS_IR110, 0},      {"ISO 2022 IR 110", DCM_CS_IR110, 1},
-    {"ISO_IR 144", DCM_CS_IR144, 0},      {"ISO 2022 IR 144", DCM_CS_IR144, 1},
-    {"ISO_IR 127", DCM_CS_IR127, 0},      {"ISO 2022 IR 127", DCM_CS_IR127, 1},
-    {"ISO_IR 126", DCM_CS_IR126, 0},      {"ISO 2022 IR 126", DCM_CS_IR126, 1},
-    {"ISO_IR 138", DCM_CS_IR138, 0},      {"ISO 2022 IR 138", DCM_CS_IR138, 1},
-    {"ISO_IR 148", DCM_CS_IR148, 0},      {"ISO 2022 IR 148", DCM_CS_IR148, 1},
-    {"ISO_IR 203", DCM_CS_IR203, 0},      {"ISO 2022 IR 203", DCM_CS_IR203, 1},
-    {"ISO_IR 13", DCM_CS_IR13, 0},        {"ISO 2022 IR 13", DCM_CS_IR13, 1},
-    {"ISO_IR 166", DCM_CS_IR166, 0},      {"ISO 2022 IR 166", DCM_CS_IR166, 1},
-    {"ISO_IR 192", DCM_CS_IR192, 0},      {"GB18030", DCM_CS_GB18030, 0},
-    {"GBK", DCM_CS_GBK, 0},               {"ISO 2022 IR 87", DCM_CS_IR87, 1},
-    {"ISO 2022 IR 159", DCM_CS_IR159, 1}, {"ISO 2022 IR 149", DCM_CS_IR149, 1},
+    {"ISO_IR 6", DCM_CS_IR6, 0},
+    {"ISO 2022 IR 6", DCM_CS_IR6, 1},
+    {"ISO_IR 100", DCM_CS_IR100, 0},
+    {"ISO 2022 IR 100", DCM_CS_IR100, 1},
+    {"ISO_IR 101", DCM_CS_IR101, 0},
+    {"ISO 2022 IR 101", DCM_CS_IR101, 1},
+    {"ISO_IR 109", DCM_CS_IR109, 0},
+    {"ISO 2022 IR 109", DCM_CS_IR109, 1},
+    {"ISO_IR 110", DCM_CS_IR110, 0},
+    {"ISO 2022 IR 110", DCM_CS_IR110, 1},
+    {"ISO_IR 144", DCM_CS_IR144, 0},
+    {"ISO 2022 IR 144", DCM_CS_IR144, 1},
+    {"ISO_IR 127", DCM_CS_IR127, 0},
+    {"ISO 2022 IR 127", DCM_CS_IR127, 1},
+    {"ISO_IR 126", DCM_CS_IR126, 0},
+    {"ISO 2022 IR 126", DCM_CS_IR126, 1},
+    {"ISO_IR 138", DCM_CS_IR138, 0},
+    {"ISO 2022 IR 138", DCM_CS_IR138, 1},
+    {"ISO_IR 148", DCM_CS_IR148, 0},
+    {"ISO 2022 IR 148", DCM_CS_IR148, 1},
+    {"ISO_IR 203", DCM_CS_IR203, 0},
+    {"ISO 2022 IR 203", DCM_CS_IR203, 1},
+    {"ISO_IR 13", DCM_CS_IR13, 0},
+    {"ISO 2022 IR 13", DCM_CS_IR13, 1},
+    {"ISO_IR 166", DCM_CS_IR166, 0},
+    {"ISO 2022 IR 166", DCM_CS_IR166, 1},
+    {"ISO_IR 192", DCM_CS_IR192, 0},
+    {"GB18030", DCM_CS_GB18030, 0},
+    {"GBK", DCM_CS_GBK, 0},
+    {"ISO 2022 IR 87", DCM_CS_IR87, 1},
+    {"ISO 2022 IR 159", DCM_CS_IR159, 1},
+    {"ISO 2022 IR 149", DCM_CS_IR149, 1},
     {"ISO 2022 IR 58", DCM_CS_IR58, 1},
 };
 
@@ -109,11 +125,11 @@ static const term_info terms[] = {
 static void term_sets(uint8_t t, gset *g0, gset *g1)
 {
     static const uint8_t g1_of[DCM_CS_TERM_COUNT] = {
-        [DCM_CS_IR100] = GS_LATIN1,   [DCM_CS_IR101] = GS_8859_2, [DCM_CS_IR109] = GS_8859_3,
-        [DCM_CS_IR110] = GS_8859_4,   [DCM_CS_IR144] = GS_8859_5, [DCM_CS_IR127] = GS_8859_6,
-        [DCM_CS_IR126] = GS_8859_7,   [DCM_CS_IR138] = GS_8859_8, [DCM_CS_IR148] = GS_8859_9,
-        [DCM_CS_IR203] = GS_8859_15,  [DCM_CS_IR13] = GS_KATAKANA, [DCM_CS_IR166] = GS_TIS620,
-        [DCM_CS_IR149] = GS_KSX1001,  [DCM_CS_IR58] = GS_GB2312,
+        [DCM_CS_IR100] = GS_LATIN1,  [DCM_CS_IR101] = GS_8859_2,  [DCM_CS_IR109] = GS_8859_3,
+        [DCM_CS_IR110] = GS_8859_4,  [DCM_CS_IR144] = GS_8859_5,  [DCM_CS_IR127] = GS_8859_6,
+        [DCM_CS_IR126] = GS_8859_7,  [DCM_CS_IR138] = GS_8859_8,  [DCM_CS_IR148] = GS_8859_9,
+        [DCM_CS_IR203] = GS_8859_15, [DCM_CS_IR13] = GS_KATAKANA, [DCM_CS_IR166] = GS_TIS620,
+        [DCM_CS_IR149] = GS_KSX1001, [DCM_CS_IR58] = GS_GB2312,
     };
     *g0 = GS_NONE;
     *g1 = t < DCM_CS_TERM_COUNT ? (gset)g1_of[t] : GS_NONE;
@@ -186,8 +202,7 @@ static int is_pad(uint8_t c)
 }
 
 /* Records one value [p, p+n) (padding trimmed here) as value number idx (0-based). */
-static dv_err add_term(dcm_charset *cs, const uint8_t *p, size_t n, unsigned idx,
-                       unsigned *bad)
+static dv_err add_term(dcm_charset *cs, const uint8_t *p, size_t n, unsigned idx, unsigned *bad)
 {
     while (n > 0 && is_pad(p[0])) {
         p++;
@@ -423,8 +438,7 @@ static void put_iconv_char(conv *cv, gset g, const uint8_t *in, size_t n)
     (void)iconv(*cd, NULL, NULL, NULL, NULL);
     r = iconv(*cd, &ip, &il, &op, &ol);
     if (r == (size_t)-1 || il != 0 || op == obuf ||
-        dcm_utf8_valid_prefix((const uint8_t *)obuf, (size_t)(op - obuf)) !=
-            (size_t)(op - obuf)) {
+        dcm_utf8_valid_prefix((const uint8_t *)obuf, (size_t)(op - obuf)) != (size_t)(op - obuf)) {
         put_bad(cv, 0);
         return;
     }
@@ -711,8 +725,8 @@ static gset whole_value_set(const dcm_charset *cs, dcm_vr vr)
     }
 }
 
-dv_err dcm_charset_to_utf8_flags(const dcm_charset *cs, dcm_vr vr, const uint8_t *val,
-                                 size_t len, dv_buf *out, unsigned *flags, dv_errinfo *ei)
+dv_err dcm_charset_to_utf8_flags(const dcm_charset *cs, dcm_vr vr, const uint8_t *val, size_t len,
+                                 dv_buf *out, unsigned *flags, dv_errinfo *ei)
 {
     conv cv;
     machine m;

@@ -103,8 +103,7 @@ dv_err dcm_charset_parse_value(const uint8_t *val, size_t len, dcm_charset *cs,
                                dv_errinfo *ei) DV_WUR DV_NONNULL(3);
 
 /* Parses (0008,0005) of ds (default repertoire when absent); as dcm_charset_parse_value. */
-dv_err dcm_charset_parse(const dcm_ds *ds, dcm_charset *cs, dv_errinfo *ei) DV_WUR
-    DV_NONNULL(1, 2);
+dv_err dcm_charset_parse(const dcm_ds *ds, dcm_charset *cs, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
 
 /* True for the VRs whose values Specific Character Set affects: PN SH LO ST LT UC UT. */
 int dcm_charset_affects(dcm_vr vr);
@@ -116,9 +115,9 @@ dv_err dcm_charset_to_utf8(const dcm_charset *cs, dcm_vr vr, const uint8_t *val,
                            dv_buf *out, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 5);
 
 /* As dcm_charset_to_utf8, and ORs DCM_CS_* flags into *flags when flags is not NULL. */
-dv_err dcm_charset_to_utf8_flags(const dcm_charset *cs, dcm_vr vr, const uint8_t *val,
-                                 size_t len, dv_buf *out, unsigned *flags,
-                                 dv_errinfo *ei) DV_WUR DV_NONNULL(1, 5);
+dv_err dcm_charset_to_utf8_flags(const dcm_charset *cs, dcm_vr vr, const uint8_t *val, size_t len,
+                                 dv_buf *out, unsigned *flags, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 5);
 
 /* Length of the longest valid UTF-8 prefix of p[0..n) (n when all valid).  Exported for
  * tests and for the JSON writer's final check. */

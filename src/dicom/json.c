@@ -19,8 +19,8 @@
 
 #include "common/banned.h"
 
-#define URI_MAX  ((size_t)1 << 16) /* longest BulkDataURI accepted from the callback */
-#define NUM_MAX  64                /* longest DS/IS value still read as a number */
+#define URI_MAX  ((size_t)1 << 16)  /* longest BulkDataURI accepted from the callback */
+#define NUM_MAX  64                 /* longest DS/IS value still read as a number */
 #define SAFE_INT 9007199254740991LL /* 2^53 - 1 */
 
 typedef struct jw {
@@ -168,8 +168,8 @@ typedef struct b64 {
 static void b64_quad(jw *w, const uint8_t *in, unsigned n)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)(n > 1 ? in[1] : 0) << 8 |
-                 (uint32_t)(n > 2 ? in[2] : 0);
+    uint32_t v =
+        (uint32_t)in[0] << 16 | (uint32_t)(n > 1 ? in[1] : 0) << 8 | (uint32_t)(n > 2 ? in[2] : 0);
     char q[4];
 
     q[0] = tab[(v >> 18) & 63];
@@ -191,7 +191,9 @@ static void b64_feed(jw *w, b64 *b, const uint8_t *p, size_t n)
     }
     for (; i + 3 <= n && !w->err; i += 3)
         b64_quad(w, p + i, 3);
-    while (i < n)
+    if (w->err)
+        return;
+    while (i < n) /* fewer than 3 left: b->n is 0 here */
         b->carry[b->n++] = p[i++];
 }
 
@@ -406,7 +408,7 @@ static size_t next_value(dcm_vr vr, const uint8_t *p, size_t len, size_t *pos)
 static void put_pn(jw *w, const uint8_t *s, size_t n, unsigned lvl)
 {
     static const char *const names[3] = {"Alphabetic", "Ideographic", "Phonetic"};
-    size_t start = 0, i;
+    size_t start = 0, i, end;
     unsigned g = 0;
     int first = 1;
 
@@ -414,10 +416,13 @@ static void put_pn(jw *w, const uint8_t *s, size_t n, unsigned lvl)
     for (i = 0; i <= n && g < 3; i++) {
         if (i < n && (s[i] != '=' || g == 2))
             continue;
-        if (i > start) {
+        end = i; /* trailing empty components carry nothing (PS3.5 6.2.1.1) */
+        while (end > start && (s[end - 1] == '^' || s[end - 1] == ' '))
+            end--;
+        if (end > start) {
             next_entry(w, &first, lvl + 1);
             put_key(w, names[g]);
-            put_jstring(w, s + start, i - start);
+            put_jstring(w, s + start, end - start);
         }
         g++;
         start = i + 1;
@@ -427,11 +432,22 @@ static void put_pn(jw *w, const uint8_t *s, size_t n, unsigned lvl)
     putc_(w, '}');
 }
 
+/* True for an empty value; a PN value made only of delimiters is empty too. */
+static int value_empty(dcm_vr vr, const uint8_t *s, size_t n)
+{
+    if (vr != DCM_VR_PN)
+        return n == 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '^' && s[i] != '=' && s[i] != ' ')
+            return 0;
+    return 1;
+}
+
 static void put_text_value(jw *w, dcm_vr vr, const uint8_t *s, size_t n, unsigned lvl)
 {
     char num[NUM_MAX + 8];
 
-    if (n == 0) {
+    if (value_empty(vr, s, n)) {
         puts_(w, "null");
     } else if (vr == DCM_VR_PN) {
         put_pn(w, s, n, lvl);
@@ -489,7 +505,7 @@ static void write_text(jw *w, const dcm_elem *e, const dcm_charset *cs, unsigned
         n = next_value(e->vr, p, len, &pos);
         trim(e->vr, &s, &n);
         nvals++;
-        nonempty += n > 0;
+        nonempty += !value_empty(e->vr, s, n);
     }
     if (nonempty == 0 && nvals <= 1)
         return;
@@ -586,7 +602,7 @@ static void write_binary(jw *w, const dcm_elem *e, unsigned lvl)
 
 /* ---- datasets ---------------------------------------------------------------------------- */
 
-static void write_ds(jw *w, const dcm_ds *meta, const dcm_ds *ds, const dcm_charset *cs,
+static void write_ds(jw *w, const dcm_ds *meta, const dcm_ds *ds, const dcm_charset *parent,
                      unsigned lvl);
 
 /* The VR written for e: its own when it is a known VR, else UN. */
@@ -650,6 +666,7 @@ static void write_elem(jw *w, const dcm_elem *e, const dcm_charset *cs, unsigned
     w->depth--;
 }
 
+/* Group lengths (F.2.2) and item/delimiter tags are not written. */
 static int skip_tag(uint32_t tag)
 {
     return DCM_ELEM(tag) == 0 || DCM_GROUP(tag) == 0xFFFE;
@@ -680,10 +697,14 @@ static void ds_charset(jw *w, const dcm_ds *ds, const dcm_charset *parent, dcm_c
 static void write_ds(jw *w, const dcm_ds *meta, const dcm_ds *ds, const dcm_charset *parent,
                      unsigned lvl)
 {
+    static const dcm_ds none = {NULL, 0, 0};
     dcm_charset cs;
-    uint32_t i = 0, j = 0, nm = meta ? meta->n : 0;
+    uint32_t i = 0, j = 0, nm;
     int first = 1;
 
+    if (!meta)
+        meta = &none;
+    nm = meta->n;
     ds_charset(w, ds, parent, &cs);
     putc_(w, '{');
     while ((i < nm || j < ds->n) && !w->err) {

@@ -18,7 +18,9 @@
  *           "-Infinity";
  *       AT -> "GGGGEEEE" strings;
  *       PN -> objects with the non-empty groups "Alphabetic", "Ideographic", "Phonetic";
- *           a value with all groups empty is null;
+ *           trailing empty components ('^' at a group's end) are dropped (PS3.5 6.2.1.1
+ *           says they carry nothing); a value made only of delimiters is empty (null, or
+ *           no "Value" at all when it is the only value);
  *       SQ -> array of item objects (an empty item is {}); items use their own (0008,0005)
  *           when they have one, else the enclosing one;
  *   - "InlineBinary": base64 of the little-endian value for OB OD OF OL OV OW UN (and any VR
@@ -43,15 +45,17 @@
 #include "dicom/dicom.h"
 
 /* Option flags. */
-#define DCM_JSON_META         0x1u /* also write file meta elements (0002,xxxx) */
-#define DCM_JSON_PRETTY       0x2u /* one member per line, two-space indentation */
-#define DCM_JSON_STRICT       0x4u /* unknown Specific Character Set terms and missing iconv
-                                    * converters are errors (default: read as the default
+#define DCM_JSON_META   0x1u /* also write file meta elements (0002,xxxx) */
+#define DCM_JSON_PRETTY 0x2u /* one member per line, two-space indentation */
+#define DCM_JSON_STRICT                                                                      \
+    0x4u                           /* unknown Specific Character Set terms and missing iconv \
+                                    * converters are errors (default: read as the default    \
                                     * repertoire and report DCM_JSON_N_CHARSET) */
 #define DCM_JSON_ENCAP_INLINE 0x8u /* inline encapsulated pixel data (see above) */
 
 /* Notes: lossy or unusual spots met while writing, ORed into *opts->notes. */
-#define DCM_JSON_N_CHARSET   0x01u /* text was repaired (U+FFFD, Latin-1 guess, stray escape)
+#define DCM_JSON_N_CHARSET                                                                    \
+    0x01u                          /* text was repaired (U+FFFD, Latin-1 guess, stray escape) \
                                     * or a charset term was unknown */
 #define DCM_JSON_N_OMITTED   0x02u /* an encapsulated pixel data value was left out */
 #define DCM_JSON_N_NONFINITE 0x04u /* an FL/FD NaN or infinity was written as a string */
