@@ -14,6 +14,8 @@ PKGS=(
   fonts-dejavu-core fonts-wqy-microhei
   # real peers used by the tests
   dcmtk dicom3tools libopenjp2-tools
+  time # /usr/bin/time -v: peak RSS in bench/bench_parse.sh
+  pngcheck libjpeg-turbo-progs  # render tests: independent PNG checker, djpeg
 )
 
 missing=()
