@@ -54,7 +54,7 @@ void *dv_arena_alloc(dv_arena *a, size_t n)
     if (!b || b->size - b->off < need) {
         size_t sz = need > ARENA_BLOCK ? need : ARENA_BLOCK;
 
-        b = malloc(sizeof(*b) + sz);
+        b = dv_fault_hit() ? NULL : malloc(sizeof(*b) + sz);
         if (!b)
             return NULL;
         b->size = sz;

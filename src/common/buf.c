@@ -48,7 +48,7 @@ dv_err dv_buf_reserve(dv_buf *b, size_t n)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
     if (ncap > b->max + 1)
         ncap = b->max + 1;
-    np = realloc(b->p, ncap);
+    np = dv_fault_hit() ? NULL : realloc(b->p, ncap);
     if (!np)
         return DV_ENOMEM;
     b->p = np;

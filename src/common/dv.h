@@ -58,6 +58,12 @@ dv_err dv_fail(dv_errinfo *ei, dv_err e, uint64_t offset, uint32_t tag, const ch
 /* Formats "code: msg (at offset N, tag (gggg,eeee))" into out (always NUL-terminated). */
 void dv_errinfo_format(const dv_errinfo *ei, dv_err e, char *out, size_t outlen);
 
+/* Fault injection for out-of-memory tests: when dv_fault_countdown is positive, it is
+ * decremented by every allocation of the arena and of dv_buf, and the allocation that brings
+ * it to zero fails.  0 (the default) disables it.  Not thread-safe: tests only. */
+extern long dv_fault_countdown;
+int dv_fault_hit(void);
+
 #define DV_NO_OFFSET UINT64_MAX
 #define DV_NO_TAG    0xFFFFFFFFu
 

@@ -6,6 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "banned.h"
+
+long dv_fault_countdown;
+
+int dv_fault_hit(void)
+{
+    if (dv_fault_countdown <= 0)
+        return 0;
+    return --dv_fault_countdown == 0;
+}
+
 const char *dv_strerror(dv_err e)
 {
     switch (e) {

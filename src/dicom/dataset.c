@@ -25,7 +25,7 @@ void dcm_limits_default(dcm_limits *l)
 
 dv_err dcm_file_new(dcm_file **out)
 {
-    dcm_file *f = calloc(1, sizeof(*f));
+    dcm_file *f = dv_fault_hit() ? NULL : calloc(1, sizeof(*f));
 
     *out = NULL;
     if (!f)

@@ -259,6 +259,9 @@ static dv_err read_fragments(rd *r, const hdr *h, dcm_elem *el)
 
     el->undef_len = 1;
     for (;;) {
+        if (r->pos >= r->len)
+            return dv_fail(r->ei, DV_ETRUNC, here(r), h->tag,
+                           "input ends inside encapsulated pixel data");
         if ((e = read_header(r, &ih)))
             return e;
         if (ih.tag == DCM_TAG_SEQ_DELIM)
@@ -382,6 +385,14 @@ static dv_err read_element(rd *r, dcm_ds *ds, hdr *h)
     return read_value(r, h, el);
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+    while (n--)
+        if (p[n])
+            return 0;
+    return 1;
+}
+
 /* Reads elements until the range ends or stop_tag (an item delimiter) is met. */
 static dv_err read_dataset(rd *r, dcm_ds *ds, int in_item, uint32_t stop_tag)
 {
@@ -389,8 +400,9 @@ static dv_err read_dataset(rd *r, dcm_ds *ds, int in_item, uint32_t stop_tag)
     dv_err e;
 
     while (r->pos < r->len) {
-        if (!in_item && r->len - r->pos < 8) {
-            dcm_warn(r->f, here(r), DV_NO_TAG, "%zu trailing bytes ignored", r->len - r->pos);
+        if (!in_item && r->len - r->pos < 8 && all_zero(r->p + r->pos, r->len - r->pos)) {
+            dcm_warn(r->f, here(r), DV_NO_TAG, "%zu trailing zero bytes ignored",
+                     r->len - r->pos);
             r->pos = r->len;
             break;
         }

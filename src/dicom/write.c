@@ -160,12 +160,16 @@ static dv_err deflate_into(const uint8_t *p, size_t len, dv_buf *out, dv_errinfo
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "zlib init failed");
     z.next_in = (Bytef *)(uintptr_t)p;
     do {
-        size_t chunk = 1u << 20;
+        size_t room = out->max - out->len, chunk = room < (1u << 20) ? room : (1u << 20);
 
         if (z.avail_in == 0 && (size_t)(z.next_in - p) < len) {
             size_t rest = len - (size_t)(z.next_in - p);
 
             z.avail_in = rest > (1u << 30) ? (1u << 30) : (uInt)rest;
+        }
+        if (chunk == 0) {
+            e = dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "deflated output too large");
+            break;
         }
         if ((e = dv_buf_reserve(out, chunk)))
             break;
