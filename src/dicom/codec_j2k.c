@@ -95,8 +95,7 @@ static dv_err j2k_check(const opj_image_t *im, const dcm_codec_geom *g, dv_errin
     return DV_OK;
 }
 
-static dv_err j2k_copy(const opj_image_t *im, const dcm_codec_geom *g, uint8_t *out,
-                       dv_errinfo *ei)
+static dv_err j2k_copy(const opj_image_t *im, const dcm_codec_geom *g, uint8_t *out, dv_errinfo *ei)
 {
     size_t npix = (size_t)g->rows * g->cols, i;
     unsigned c;
@@ -124,8 +123,8 @@ static int is_jp2(const uint8_t *p, size_t len)
     return len >= 12 && !memcmp(p + 4, "jP  ", 4);
 }
 
-static dv_err j2k_run(opj_codec_t *codec, opj_stream_t *st, const dcm_codec_geom *g,
-                      uint8_t *out, dv_errinfo *ei)
+static dv_err j2k_run(opj_codec_t *codec, opj_stream_t *st, const dcm_codec_geom *g, uint8_t *out,
+                      dv_errinfo *ei)
 {
     opj_dparameters_t par;
     opj_image_t *im = NULL;

@@ -63,6 +63,21 @@ static void jls_copy(const uint8_t *tmp, unsigned w, int planar, const dcm_codec
     }
 }
 
+/* Length of the stream up to and including its EOI, or 0 when no EOI is among its last 18
+ * bytes (encoders pad after EOI with 0x00 or 0xFF; inside JPEG-LS entropy-coded data 0xFF is
+ * never followed by a byte >= 0x80, so FF D9 there is the marker).  CharLS 2.4 can spin for
+ * seconds on a scan that runs into the end of the buffer instead of a marker, so truncated
+ * streams never reach it. */
+static size_t jls_eoi_len(const uint8_t *src, size_t len)
+{
+    size_t i, stop = len > 18 ? len - 18 : 0;
+
+    for (i = len; i >= stop + 2; i--)
+        if (src[i - 2] == 0xFF && src[i - 1] == 0xD9)
+            return i;
+    return 0;
+}
+
 static dv_err jls_run(charls_jpegls_decoder *d, const uint8_t *src, size_t len,
                       const dcm_codec_geom *g, uint8_t *out, dv_errinfo *ei)
 {
@@ -74,6 +89,10 @@ static dv_err jls_run(charls_jpegls_decoder *d, const uint8_t *src, size_t len,
     unsigned w;
     dv_err e;
 
+    len = jls_eoi_len(src, len);
+    if (len == 0)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG-LS: stream does not end with EOI (truncated)");
     rc = charls_jpegls_decoder_set_source_buffer(d, src, len);
     if (!rc)
         rc = charls_jpegls_decoder_read_header(d);

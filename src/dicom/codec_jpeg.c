@@ -96,6 +96,7 @@ typedef struct jerr {
     jmp_buf jb;
     int code; /* libjpeg message code of the failure */
     int truncated;
+    int eof_inserted; /* the source ran dry and supplied a fake EOI */
 } jerr;
 
 static void j_error_exit(j_common_ptr c)
@@ -114,9 +115,9 @@ static void j_emit(j_common_ptr c, int level)
 
     if (level >= 0)
         return;
+    /* tolerated like IJG/dcmdjpeg do: extraneous bytes, zeroed Ss/Se, odd progression ... */
     if (code == JWRN_HIT_MARKER || code == JWRN_JPEG_EOF || code == JWRN_HUFF_BAD_CODE ||
-        code == JWRN_MUST_RESYNC || code == JWRN_BOGUS_PROGRESSION ||
-        code == JWRN_NOT_SEQUENTIAL) {
+        code == JWRN_MUST_RESYNC) {
         m->code = code;
         m->truncated = code == JWRN_HIT_MARKER || code == JWRN_JPEG_EOF;
         longjmp(m->jb, 1);
@@ -133,10 +134,21 @@ static void src_init(j_decompress_ptr c)
     (void)c;
 }
 
+/* The whole stream is in memory, so a refill means its end.  The first time a fake EOI is
+ * supplied (as jpeg_mem_src does): a stream that only lacks its EOI decodes, and one cut inside
+ * its entropy-coded data makes libjpeg warn JWRN_HIT_MARKER, which j_emit turns into an error.
+ * A second refill means libjpeg read past the fake EOI: truncated. */
 static boolean src_fill(j_decompress_ptr c)
 {
+    static const JOCTET eoi[2] = {0xFF, JPEG_EOI};
     jerr *m = (jerr *)c->err;
 
+    if (!m->eof_inserted) {
+        m->eof_inserted = 1;
+        c->src->next_input_byte = eoi;
+        c->src->bytes_in_buffer = sizeof(eoi);
+        return TRUE;
+    }
     m->truncated = 1;
     m->code = JWRN_JPEG_EOF;
     longjmp(m->jb, 1);
@@ -146,8 +158,12 @@ static void src_skip(j_decompress_ptr c, long n)
 {
     if (n <= 0)
         return;
-    if ((size_t)n > c->src->bytes_in_buffer)
-        src_fill(c);
+    if ((size_t)n > c->src->bytes_in_buffer) {
+        c->src->next_input_byte += c->src->bytes_in_buffer; /* skip to the end ... */
+        c->src->bytes_in_buffer = 0;
+        (void)src_fill(c); /* ... where the fake EOI follows (or the stream is truncated) */
+        return;
+    }
     c->src->next_input_byte += n;
     c->src->bytes_in_buffer -= (size_t)n;
 }
@@ -203,7 +219,7 @@ static void j_read_rows(struct jpeg_decompress_struct *c, const dcm_codec_geom *
         JSAMPROW row = tmp ? tmp[0] : out + y * rowlen;
 
         if (jpeg_read_scanlines(c, &row, 1) != 1)
-            src_fill(c); /* cannot happen with this source: it never suspends */
+            j_error_exit((j_common_ptr)c); /* cannot happen: this source never suspends */
         for (i = 0; tmp && i < rowlen; i++)
             dv_put_le16(out + (y * rowlen + i) * 2, row[i]);
     }
@@ -236,6 +252,11 @@ static dv_err j_run(struct jpeg_decompress_struct *c, jerr *m, const dcm_codec_g
                        "JPEG: decoder output differs from the pixel description");
     j_read_rows(c, g, out);
     (void)jpeg_finish_decompress(c);
+    /* a progressive stream reads every scan before the first row: the fake EOI would hide a
+     * missing scan */
+    if (m->eof_inserted && c->progressive_mode)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG: progressive stream ends before its EOI");
     return DV_OK;
 }
 

@@ -18,10 +18,10 @@
 #include "common/banned.h"
 
 /* zig-zag index -> natural (row-major) index */
-static const uint8_t natural[64] = {
-    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
-    41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
-    30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+static const uint8_t natural[64] = {0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,
+                                    12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6,  7,  14, 21, 28,
+                                    35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+                                    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
 
 #define CONST_BITS 13
 #define FIX_0_298  2446
@@ -59,7 +59,7 @@ static int64_t descale(int64_t x, int n)
 }
 
 /* One 1-D pass of the islow IDCT on in[0], in[st], ... into out[0], out[ost], ... */
-static void idct_1d(const int64_t *in, int st, int64_t *out, int ost, int shift)
+static void idct_1d(const int64_t *in, size_t st, int64_t *out, size_t ost, int shift)
 {
     int64_t z1, z2, z3, z4, z5, t0, t1, t2, t3, t10, t11, t12, t13;
 
@@ -124,7 +124,7 @@ static int32_t range_limit(const dct_state *d, int64_t x)
 static void idct_block(const dct_state *d, const int32_t *coef, const int32_t *qt, int32_t *pix)
 {
     int64_t in[64], ws[64], row[8];
-    int i, j;
+    size_t i, j;
 
     for (i = 0; i < 64; i++)
         in[i] = (int64_t)coef[i] * qt[i];
@@ -179,8 +179,9 @@ static void put_block(const dct_state *d, const int32_t *pix, uint32_t bx, uint3
 
     for (i = 0; i < 8 && by * 8 + i < g->rows; i++) {
         for (j = 0; j < 8 && bx * 8 + j < g->cols; j++) {
-            size_t at = (((size_t)(by * 8 + i) * g->cols + bx * 8 + j) * g->samples + comp) *
-                        g->bytes;
+            size_t at =
+                (((size_t)(by * 8 + i) * g->cols + (size_t)bx * 8 + j) * g->samples + comp) *
+                g->bytes;
 
             if (g->bytes == 1)
                 d->out[at] = (uint8_t)pix[8 * i + j];
@@ -237,7 +238,8 @@ static dv_err dct_check(dct_state *d, dv_errinfo *ei)
         return dfail(ei, "precision is not 8 or 12, or exceeds the bits allocated");
     if (s->x != g->cols || s->y != g->rows || s->ncomp != g->samples)
         return dfail(ei, "frame size or components differ from the pixel description");
-    if (s->ns != s->ncomp || s->ss != 0 || s->se != 63 || s->ah || s->al)
+    /* Ss/Se/Ah/Al are not checked: IJG only warns, and real encoders write zeros there */
+    if (s->ns != s->ncomp)
         return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
                        "JPEG DCT: only one full sequential scan holding every component");
     for (i = 0; i < s->ns; i++) {

@@ -174,8 +174,8 @@ static dv_err ll_check_frame(const dcm_jpg_stream *s, const dcm_codec_geom *g, d
 }
 
 /* Checks the scan header just read and decodes its entropy-coded data. */
-static dv_err ll_scan_run(dcm_jpg_stream *s, const dcm_codec_geom *g, uint8_t *out,
-                          uint16_t *rows, unsigned *seen, dv_errinfo *ei)
+static dv_err ll_scan_run(dcm_jpg_stream *s, const dcm_codec_geom *g, uint8_t *out, uint16_t *rows,
+                          unsigned *seen, dv_errinfo *ei)
 {
     ll_scan sc;
     unsigned i;

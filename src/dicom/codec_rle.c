@@ -84,10 +84,10 @@ static dv_err rle_header(const uint8_t *src, size_t len, unsigned want, uint32_t
                        (unsigned)nseg);
     if (nseg != want)
         return dv_fail(ei, DV_ECODEC, 0, DV_NO_TAG,
-                       "RLE frame has %u segments, the pixel description needs %u",
-                       (unsigned)nseg, want);
+                       "RLE frame has %u segments, the pixel description needs %u", (unsigned)nseg,
+                       want);
     for (i = 0; i < nseg; i++) {
-        off[i] = dv_le32(src + 4 + 4 * i);
+        off[i] = dv_le32(src + 4 + (size_t)4 * i);
         if (off[i] < RLE_HEADER || off[i] >= len || (i > 0 && off[i] < off[i - 1]))
             return dv_fail(ei, DV_ECODEC, 4 + 4 * (uint64_t)i, DV_NO_TAG,
                            "RLE segment %u offset is outside the frame or out of order", i);
@@ -101,7 +101,7 @@ static dv_err rle_header(const uint8_t *src, size_t len, unsigned want, uint32_t
 dv_err dcm_codec_rle(const uint8_t *src, size_t len, const dcm_codec_geom *g, uint8_t *out,
                      size_t outlen, dv_errinfo *ei)
 {
-    uint32_t off[RLE_MAX_SEGS + 1];
+    uint32_t off[RLE_MAX_SEGS + 1] = {0};
     size_t npix, stride;
     unsigned want, s, b;
     dv_err e;
@@ -123,8 +123,7 @@ dv_err dcm_codec_rle(const uint8_t *src, size_t len, const dcm_codec_geom *g, ui
             /* segment b of a sample is byte (bytes-1-b) of the little-endian output */
             uint8_t *dst = out + (size_t)s * g->bytes + (g->bytes - 1 - b);
 
-            e = rle_segment(src + off[seg], off[seg + 1] - off[seg], dst, stride, npix, seg,
-                            ei);
+            e = rle_segment(src + off[seg], off[seg + 1] - off[seg], dst, stride, npix, seg, ei);
             if (e)
                 return e;
         }

@@ -60,8 +60,8 @@ static int huff_build(dcm_jpg_huff *h, const uint8_t counts[17], const uint8_t *
             k++;
         }
         h->maxcode[l] = counts[l] ? (int32_t)code - 1 : -1;
-        if (code > (1u << l))
-            return -1;
+        if (code >= (1u << l))
+            return -1; /* overruns the code space or uses an all-ones code, as IJG rejects */
         code <<= 1;
     }
     h->maxcode[17] = INT32_MAX;
@@ -103,7 +103,7 @@ static dv_err seg_dqt(dcm_jpg_stream *s, const uint8_t *q, size_t n, dv_errinfo 
         if (pq > 1 || tq > 3 || n < need)
             return jfail(ei, s->pos, "bad DQT segment");
         for (i = 0; i < 64; i++)
-            s->qt[tq][i] = pq ? dv_be16(q + 1 + 2 * i) : q[1 + i];
+            s->qt[tq][i] = pq ? dv_be16(q + 1 + (size_t)2 * i) : q[1 + i];
         s->qt_valid[tq] = 1;
         q += need;
         n -= need;
@@ -204,6 +204,12 @@ dv_err dcm_jpg_next(dcm_jpg_stream *s, int *marker, dv_errinfo *ei)
         size_t n;
         dv_err e;
 
+        /* the end of the data after a scan stands for a missing EOI: the decoders check that
+         * every scan was complete and every component decoded */
+        if (s->pos >= s->len && s->sof) {
+            *marker = M_EOI;
+            return DV_OK;
+        }
         /* fill bytes (0xFF) may precede a marker */
         if (s->pos >= s->len || s->p[s->pos] != 0xFF)
             return jfail(ei, s->pos, "marker expected");

@@ -401,8 +401,7 @@ static dv_err read_dataset(rd *r, dcm_ds *ds, int in_item, uint32_t stop_tag)
 
     while (r->pos < r->len) {
         if (!in_item && r->len - r->pos < 8 && all_zero(r->p + r->pos, r->len - r->pos)) {
-            dcm_warn(r->f, here(r), DV_NO_TAG, "%zu trailing zero bytes ignored",
-                     r->len - r->pos);
+            dcm_warn(r->f, here(r), DV_NO_TAG, "%zu trailing zero bytes ignored", r->len - r->pos);
             r->pos = r->len;
             break;
         }

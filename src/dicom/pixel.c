@@ -38,8 +38,8 @@
 /* ---- Image Pixel module ------------------------------------------------------------------ */
 
 /* Reads an integer attribute into *out; def when absent (required: EMALFORMED instead). */
-static dv_err get_u32(const dcm_ds *ds, uint32_t tag, int required, uint32_t def, long lo,
-                      long hi, uint32_t *out, dv_errinfo *ei)
+static dv_err get_u32(const dcm_ds *ds, uint32_t tag, int required, uint32_t def, long lo, long hi,
+                      uint32_t *out, dv_errinfo *ei)
 {
     long v = 0;
     dv_err e = dcm_ds_get_int(ds, tag, 0, &v);
@@ -242,7 +242,7 @@ static int table_range(const dcm_elem *pe, const uint64_t *off, uint32_t frames,
     uint32_t k;
 
     *first = *end = 0;
-    if (off[0] != 0)
+    if (!pe->frags || off[0] != 0)
         return -1;
     for (k = 1; k < frames; k++)
         if (off[k] <= off[k - 1])
@@ -271,15 +271,15 @@ static uint64_t *read_table(const dcm_ds *ds, const dcm_elem *pe, uint32_t frame
     if (eot && eot->len == (uint64_t)frames * 8 && eot->val) {
         off = malloc((size_t)frames * sizeof(*off));
         for (i = 0; off && i < frames; i++)
-            off[i] = (uint64_t)dv_le32(eot->val + 8 * i) |
-                     ((uint64_t)dv_le32(eot->val + 8 * i + 4) << 32);
+            off[i] = (uint64_t)dv_le32(eot->val + (size_t)8 * i) |
+                     ((uint64_t)dv_le32(eot->val + (size_t)8 * i + 4) << 32);
         return off;
     }
-    if (pe->nfrags < 1 || pe->frags[0].len != (uint64_t)frames * 4 || !pe->frags[0].p)
+    if (pe->nfrags < 1 || !pe->frags || pe->frags[0].len != (uint64_t)frames * 4 || !pe->frags[0].p)
         return NULL;
     off = malloc((size_t)frames * sizeof(*off));
     for (i = 0; off && i < frames; i++)
-        off[i] = dv_le32(pe->frags[0].p + 4 * i);
+        off[i] = dv_le32(pe->frags[0].p + (size_t)4 * i);
     return off;
 }
 
@@ -303,6 +303,8 @@ static int marker_range(const dcm_elem *pe, uint32_t frames, uint32_t idx, uint3
     uint32_t k, f = 0;
 
     *first = *end = 0;
+    if (!pe->frags)
+        return -1;
     for (k = 1; k < pe->nfrags; k++) {
         if (!pe->frags[k].p || !frame_start(pe->frags[k].p, pe->frags[k].len)) {
             if (k == 1)
@@ -329,7 +331,7 @@ static dv_err frame_range(const dcm_ds *ds, const dcm_elem *pe, uint32_t frames,
     uint64_t *off;
     int bad = -1;
 
-    if (n == 0)
+    if (n == 0 || !pe->frags)
         return dv_fail(ei, DV_EMALFORMED, pe->offset, DCM_TAG_PIXEL_DATA,
                        "encapsulated pixel data without fragments");
     off = read_table(ds, pe, frames);
@@ -358,7 +360,7 @@ static dv_err frame_range(const dcm_ds *ds, const dcm_elem *pe, uint32_t frames,
 static dv_err assemble(const dcm_ds *ds, const dcm_elem *pe, uint32_t frames, uint32_t idx,
                        frame_src *fs, dv_errinfo *ei)
 {
-    uint32_t first, end, k;
+    uint32_t first = 0, end = 0, k;
     size_t total = 0, at = 0;
     dv_err e;
 
@@ -366,6 +368,8 @@ static dv_err assemble(const dcm_ds *ds, const dcm_elem *pe, uint32_t frames, ui
     e = frame_range(ds, pe, frames, idx, &first, &end, ei);
     if (e)
         return e;
+    if (!pe->frags || end > pe->nfrags || first >= end)
+        return dv_fail(ei, DV_EMALFORMED, pe->offset, DCM_TAG_PIXEL_DATA, "fragment range");
     for (k = first; k < end; k++) {
         total += pe->frags[k].len;
         if (total > FRAME_MAX)
@@ -388,4 +392,211 @@ static dv_err assemble(const dcm_ds *ds, const dcm_elem *pe, uint32_t frames, ui
     fs->p = fs->owned;
     fs->len = total;
     return DV_OK;
+}
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+enum codec_kind { K_NONE, K_RLE, K_JPEG, K_JLS, K_J2K, K_DEFLATE };
+
+static enum codec_kind codec_of(const dcm_ts *ts)
+{
+    static const struct {
+        const char *uid;
+        enum codec_kind k;
+    } map[] = {
+        {"1.2.840.10008.1.2.5", K_RLE},       {"1.2.840.10008.1.2.4.50", K_JPEG},
+        {"1.2.840.10008.1.2.4.51", K_JPEG},   {"1.2.840.10008.1.2.4.57", K_JPEG},
+        {"1.2.840.10008.1.2.4.70", K_JPEG},   {"1.2.840.10008.1.2.4.80", K_JLS},
+        {"1.2.840.10008.1.2.4.81", K_JLS},    {"1.2.840.10008.1.2.4.90", K_J2K},
+        {"1.2.840.10008.1.2.4.91", K_J2K},    {"1.2.840.10008.1.2.4.201", K_J2K},
+        {"1.2.840.10008.1.2.4.202", K_J2K},   {"1.2.840.10008.1.2.4.203", K_J2K},
+        {"1.2.840.10008.1.2.8.1", K_DEFLATE},
+    };
+    size_t i;
+
+    for (i = 0; ts && i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(ts->uid, map[i].uid))
+            return map[i].k;
+    return K_NONE;
+}
+
+/* Deflated Image Frame Compression: a raw deflate stream (zlib-wrapped accepted too) of the
+ * native frame. */
+static dv_err inflate_frame(const frame_src *fs, const dcm_pixinfo *pi, dcm_frame *fr,
+                            dv_errinfo *ei)
+{
+    size_t fsize = dcm_frame_size(pi);
+    size_t stored = pi->bits_alloc == 1 ? (fsize + 7) / 8 : fsize;
+    uint8_t *tmp = malloc(stored);
+    z_stream z;
+    int rc = Z_DATA_ERROR, wbits;
+    dv_err e = DV_OK;
+
+    if (!tmp)
+        return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "inflate buffer");
+    for (wbits = -15; wbits != 0 && rc != Z_STREAM_END; wbits = wbits < 0 ? 47 : 0) {
+        memset(&z, 0, sizeof(z));
+        if (inflateInit2(&z, wbits) != Z_OK)
+            break;
+        z.next_in = (Bytef *)(uintptr_t)fs->p;
+        z.avail_in = (uInt)fs->len;
+        z.next_out = tmp;
+        z.avail_out = (uInt)stored;
+        rc = inflate(&z, Z_FINISH);
+        if (rc == Z_BUF_ERROR && z.avail_out == 0)
+            rc = Z_STREAM_END; /* more data than the frame needs: ignored */
+        if (rc == Z_STREAM_END && z.avail_out != 0)
+            rc = Z_DATA_ERROR;
+        inflateEnd(&z);
+    }
+    if (rc != Z_STREAM_END)
+        e = dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
+                    "deflated frame does not inflate to the frame size");
+    if (!e)
+        e = native_frame(tmp, stored, pi, 0, fr, ei);
+    free(tmp);
+    return e;
+}
+
+static void fill_geom(const dcm_pixinfo *pi, dcm_codec_geom *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->rows = pi->rows;
+    g->cols = pi->cols;
+    g->samples = pi->samples;
+    g->bytes = pi->bits_alloc / 8;
+    g->bits_stored = pi->bits_stored;
+    g->pixel_rep = pi->pixel_rep;
+    g->ybr =
+        !strncmp(pi->photometric, "YBR_FULL", 8) || !strcmp(pi->photometric, "YBR_PARTIAL_422");
+}
+
+static dv_err decode_compressed(enum codec_kind k, const frame_src *fs, const dcm_pixinfo *pi,
+                                dcm_frame *fr, dv_errinfo *ei)
+{
+    dcm_codec_geom g;
+    int rgb = 0;
+    dv_err e;
+
+    if (k == K_DEFLATE)
+        return inflate_frame(fs, pi, fr, ei);
+    if (pi->bits_alloc == 1 || (pi->bits_alloc == 32 && k != K_RLE))
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, TAG_BITS_ALLOC,
+                       "BitsAllocated %u is not supported with this transfer syntax",
+                       (unsigned)pi->bits_alloc);
+    fill_geom(pi, &g);
+    switch (k) {
+    case K_RLE:
+        return dcm_codec_rle(fs->p, fs->len, &g, fr->data, fr->len, ei);
+    case K_JPEG:
+        e = dcm_codec_jpeg_any(fs->p, fs->len, &g, fr->data, fr->len, &rgb, ei);
+        if (!e && rgb)
+            memcpy(fr->pi.photometric, "RGB", 4);
+        else if (!e && is_422(pi->photometric))
+            memcpy(fr->pi.photometric, "YBR_FULL", 9);
+        return e;
+    case K_JLS:
+        return dcm_codec_jls(fs->p, fs->len, &g, fr->data, fr->len, ei);
+    case K_J2K:
+        e = dcm_codec_j2k(fs->p, fs->len, &g, fr->data, fr->len, ei);
+        if (!e && (!strcmp(pi->photometric, "YBR_ICT") || !strcmp(pi->photometric, "YBR_RCT")))
+            memcpy(fr->pi.photometric, "RGB", 4);
+        return e;
+    case K_NONE:
+    case K_DEFLATE:
+        break;
+    }
+    return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DCM_TAG_TRANSFER_SYNTAX,
+                   "transfer syntax is not decoded by this build");
+}
+
+static dv_err decode_encapsulated(const dcm_file *f, const dcm_elem *pe, const dcm_pixinfo *pi,
+                                  uint32_t idx, dcm_frame *fr, dv_errinfo *ei)
+{
+    enum codec_kind k = codec_of(f->ts);
+    frame_src fs;
+    dv_err e;
+
+    if (k == K_NONE)
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DCM_TAG_TRANSFER_SYNTAX,
+                       "encapsulated transfer syntax is not decoded by this build");
+    e = assemble(&f->ds, pe, pi->frames, idx, &fs, ei);
+    if (e)
+        return e;
+    e = decode_compressed(k, &fs, pi, fr, ei);
+    free(fs.owned);
+    return e;
+}
+
+dv_err dcm_frame_decode(const dcm_file *f, uint32_t idx, dcm_frame *out, dv_errinfo *ei)
+{
+    const dcm_elem *pe;
+    dcm_pixinfo pi;
+    dv_err e;
+
+    memset(out, 0, sizeof(*out));
+    e = dcm_pixinfo_get(&f->ds, &pi, ei);
+    if (e)
+        return e;
+    if (idx >= pi.frames)
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, TAG_FRAMES,
+                       "frame %u requested, the image has %u", (unsigned)idx, (unsigned)pi.frames);
+    out->len = dcm_frame_size(&pi);
+    if (out->len > FRAME_MAX)
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
+                       "decoded frame larger than 1 GiB");
+    pe = dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA);
+    out->data = malloc(out->len);
+    if (!out->data) {
+        out->len = 0;
+        return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "frame buffer");
+    }
+    out->pi = pi;
+    out->pi.planar = 0;
+    out->pi.frames = 1;
+    if (pe->frags)
+        e = decode_encapsulated(f, pe, &pi, idx, out, ei);
+    else if (pe->nfrags)
+        e = dv_fail(ei, DV_EMALFORMED, pe->offset, DCM_TAG_PIXEL_DATA, "fragments missing");
+    else if (f->ts && f->ts->encapsulated)
+        e = dv_fail(ei, DV_EMALFORMED, pe->offset, DCM_TAG_PIXEL_DATA,
+                    "encapsulated transfer syntax but native pixel data");
+    else
+        e = native_frame(pe->val, pe->len, &pi, idx, out, ei);
+    if (e)
+        dcm_frame_release(out);
+    return e;
+}
+
+void dcm_frame_release(dcm_frame *fr)
+{
+    if (!fr)
+        return;
+    free(fr->data);
+    memset(fr, 0, sizeof(*fr));
+}
+
+static uint8_t clamp8(int32_t v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+void dcm_ybr_to_rgb(dcm_frame *fr)
+{
+    size_t npix, i;
+
+    if (!fr || !fr->data || fr->pi.samples != 3 || fr->pi.bits_alloc != 8 ||
+        strncmp(fr->pi.photometric, "YBR_FULL", 8) != 0)
+        return;
+    npix = fr->len / 3;
+    for (i = 0; i < npix; i++) {
+        uint8_t *p = fr->data + 3 * i;
+        int32_t y = p[0], cb = p[1] - 128, cr = p[2] - 128;
+
+        /* PS3.3 C.7.6.3.1.2 coefficients in 16-bit fixed point, rounded */
+        p[0] = clamp8(y + ((91881 * cr + 32768) >> 16));
+        p[1] = clamp8(y - ((22554 * cb + 46802 * cr + 32768) >> 16));
+        p[2] = clamp8(y + ((116130 * cb + 32768) >> 16));
+    }
+    memcpy(fr->pi.photometric, "RGB", 4);
 }
