@@ -137,7 +137,7 @@ int cmd_convert(int argc, char **argv)
         if ((!strcmp(a, "-t") || !strcmp(a, "--transfer-syntax")) && i + 1 < argc) {
             a = argv[++i];
             ts = !strcmp(a, "keep") ? NULL : ts_by_name(a);
-            if (!ts && strcmp(a, "keep")) {
+            if (!ts && strcmp(a, "keep") != 0) {
                 fprintf(stderr, "dcmvault convert: unknown transfer syntax '%s'\n", a);
                 return DV_EXIT_USAGE;
             }
