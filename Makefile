@@ -23,6 +23,8 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+.SECONDARY:
+
 .PHONY: all check unit integration fuzz fuzz-build fuzz-smoke bench lint format deps demo clean
 
 all: $(B)/dcmvault

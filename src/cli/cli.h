@@ -24,6 +24,14 @@ int cmd_convert(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_pixels(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_shred(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* True when argv contains -h or --help (before a lone "--"). */
 int cli_wants_help(int argc, char **argv);

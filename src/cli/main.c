@@ -19,6 +19,14 @@ static const command commands[] = {
     {"render", cmd_render, "render a frame to PNG or JPEG with modality/VOI LUTs"},
     {"pixels", cmd_pixels, "write decoded frames as raw little-endian samples"},
     {"demo", cmd_demo, "generate synthetic studies and show what this build does"},
+    {"init", cmd_init, "create a vault: folder, key, config, one administrator"},
+    {"import", cmd_import, "store DICOM files, folders or DICOMDIRs in the vault, sealed"},
+    {"find", cmd_find, "search the vault by patient, name, date, modality, accession, UID"},
+    {"export", cmd_export, "write a study, series or instance from the vault, byte for byte"},
+    {"key", cmd_key, "key rotate: re-wrap every data key under a new key-encryption key"},
+    {"shred", cmd_shred, "crypto-shred a study with a signed destruction certificate"},
+    {"retention", cmd_retention, "retention run: list or shred studies past their retention"},
+    {"check", cmd_check, "verify every object and index record; --repair removes orphans"},
 };
 
 static void usage(FILE *out)
