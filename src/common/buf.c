@@ -82,14 +82,22 @@ dv_err dv_buf_adds(dv_buf *b, const char *s)
 dv_err dv_buf_vprintf(dv_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     int n;
     dv_err e;
 
+    /* one pass when the text fits the room already there, a second one otherwise */
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(room ? (char *)b->p + b->len : NULL, room, fmt, ap2);
     va_end(ap2);
     if (n < 0)
         return DV_EINVAL;
+    if ((size_t)n < room && (size_t)n <= b->max - b->len) {
+        b->len += (size_t)n;
+        return DV_OK;
+    }
+    if (room)
+        b->p[b->len] = 0;
     e = dv_buf_reserve(b, (size_t)n);
     if (e)
         return e;

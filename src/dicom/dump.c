@@ -154,6 +154,34 @@ static unsigned print_width(dcm_vr vr)
     return 1;
 }
 
+/* Appends n bytes as two-digit hex separated by backslashes (OB, UN, fragments). */
+static dv_err fmt_hex_bytes(dumper *d, const uint8_t *val, uint32_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint32_t i, n = len;
+    uint8_t *o;
+    dv_err e;
+
+    if (!(d->flags & DCM_DUMP_ALL) && n > 28)
+        n = 28; /* about DUMP_SHORT + 20 characters, as for other binary values */
+    if ((e = dv_buf_reserve(&d->line, (size_t)n * 3 + 3)))
+        return e;
+    o = d->line.p + d->line.len;
+    for (i = 0; i < n; i++) {
+        if (i)
+            *o++ = '\\';
+        *o++ = (uint8_t)hex[val[i] >> 4];
+        *o++ = (uint8_t)hex[val[i] & 15];
+    }
+    if (n < len) {
+        memcpy(o, "\\...", 4);
+        o += 4;
+    }
+    d->line.len = (size_t)(o - d->line.p);
+    d->line.p[d->line.len] = 0;
+    return DV_OK;
+}
+
 static dv_err fmt_binary(dumper *d, const uint8_t *val, uint32_t len, dcm_vr vr)
 {
     dcm_elem tmp = {0};
@@ -161,6 +189,8 @@ static dv_err fmt_binary(dumper *d, const uint8_t *val, uint32_t len, dcm_vr vr)
     uint32_t i;
     dv_err e;
 
+    if (w == 1)
+        return fmt_hex_bytes(d, val, len);
     tmp.vr = vr;
     tmp.val = val;
     tmp.len = len;
@@ -181,11 +211,45 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
     size_t col = 55 + 2 * (size_t)level;
     dv_err e;
 
-    while (d->line.len < col)
-        if ((e = dv_buf_addc(&d->line, ' ')))
+    if (d->line.len < col) {
+        if ((e = dv_buf_reserve(&d->line, col - d->line.len)))
             return e;
-    if ((e = dv_buf_printf(&d->line, " # %3s,%2u %s\n", len, vm, kw)))
+        memset(d->line.p + d->line.len, ' ', col - d->line.len);
+        d->line.len = col;
+        d->line.p[col] = 0;
+    }
+    if ((e = dv_buf_reserve(&d->line, 16 + strlen(len) + strlen(kw))))
         return e;
+    /* " # %3s,%2u %s\n" without printf: this runs once per element */
+    {
+        size_t ll = strlen(len), kl = strlen(kw);
+        char num[12];
+        int nl = 0;
+        uint8_t *o = d->line.p + d->line.len;
+
+        do {
+            num[nl++] = (char)('0' + vm % 10);
+            vm /= 10;
+        } while (vm && nl < 11);
+        *o++ = ' ';
+        *o++ = '#';
+        *o++ = ' ';
+        for (; ll < 3; ll++)
+            *o++ = ' ';
+        memcpy(o, len, strlen(len));
+        o += strlen(len);
+        *o++ = ',';
+        if (nl < 2)
+            *o++ = ' ';
+        while (nl)
+            *o++ = (uint8_t)num[--nl];
+        *o++ = ' ';
+        memcpy(o, kw, kl);
+        o += kl;
+        *o++ = '\n';
+        d->line.len = (size_t)(o - d->line.p);
+        d->line.p[d->line.len] = 0;
+    }
     e = dv_buf_add(d->out, d->line.p, d->line.len);
     dv_buf_reset(&d->line);
     return e;
@@ -193,9 +257,31 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
 
 static dv_err start_line(dumper *d, unsigned level, uint32_t tag, const char *vr)
 {
+    static const char hex[] = "0123456789abcdef";
+    size_t ind = 2 * (size_t)level, i;
+    uint8_t *o;
+    dv_err e;
+
     dv_buf_reset(&d->line);
-    return dv_buf_printf(&d->line, "%*s(%04x,%04x) %s ", (int)(2 * level), "", DCM_GROUP(tag),
-                         DCM_ELEM(tag), vr);
+    if ((e = dv_buf_reserve(&d->line, ind + 16)))
+        return e;
+    o = d->line.p;
+    memset(o, ' ', ind);
+    o += ind;
+    *o++ = '(';
+    for (i = 0; i < 8; i++) {
+        if (i == 4)
+            *o++ = ',';
+        *o++ = (uint8_t)hex[(tag >> (28 - 4 * i)) & 15];
+    }
+    *o++ = ')';
+    *o++ = ' ';
+    *o++ = (uint8_t)vr[0];
+    *o++ = (uint8_t)vr[1];
+    *o++ = ' ';
+    d->line.len = (size_t)(o - d->line.p);
+    d->line.p[d->line.len] = 0;
+    return DV_OK;
 }
 
 static dv_err dump_ds(dumper *d, const dcm_ds *ds, unsigned level);
