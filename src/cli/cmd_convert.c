@@ -49,7 +49,8 @@ static dv_err decode_pixels(dcm_file *f, dv_errinfo *ei)
     uint32_t i;
     dv_err e;
 
-    if ((e = dcm_pixinfo_get(&f->ds, &pi, ei)))
+    e = dcm_pixinfo_get(&f->ds, &pi, ei);
+    if (e)
         return e;
     fsz = dcm_frame_size(&pi);
     if (!fsz || pi.frames > SIZE_MAX / fsz || (total = fsz * pi.frames) > 0xFFFFFFFEu)
@@ -60,7 +61,8 @@ static dv_err decode_pixels(dcm_file *f, dv_errinfo *ei)
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "out of memory");
     memset(&fr, 0, sizeof(fr));
     for (i = 0; i < pi.frames; i++) {
-        if ((e = dcm_frame_decode(f, i, &fr, ei)))
+        e = dcm_frame_decode(f, i, &fr, ei);
+        if (e)
             break;
         if (fr.len != fsz) {
             e = dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
@@ -96,7 +98,8 @@ static int convert(const char *in, const char *out, const dcm_ts *ts)
     dv_err e;
     int rc = DV_EXIT_OK;
 
-    if ((e = dcm_read_file(in, 0, NULL, &f, &ei))) {
+    e = dcm_read_file(in, 0, NULL, &f, &ei);
+    if (e) {
         cli_report("convert", in, e, &ei);
         return e == DV_EIO ? DV_EXIT_IO : DV_EXIT_FAIL;
     }
@@ -112,9 +115,12 @@ static int convert(const char *in, const char *out, const dcm_ts *ts)
     if (e) {
         cli_report("convert", in, e, &ei);
         rc = DV_EXIT_FAIL;
-    } else if ((e = dcm_write_file_atomic(out, buf.p, buf.len, &ei))) {
-        cli_report("convert", out, e, &ei);
-        rc = DV_EXIT_IO;
+    } else {
+        e = dcm_write_file_atomic(out, buf.p, buf.len, &ei);
+        if (e) {
+            cli_report("convert", out, e, &ei);
+            rc = DV_EXIT_IO;
+        }
     }
     dv_buf_release(&buf);
     dcm_file_free(f);

@@ -92,7 +92,10 @@ static dv_err fmt_string(dumper *d, const dcm_elem *el)
 
     if (!(d->flags & DCM_DUMP_ALL) && n > DUMP_SHORT)
         n = DUMP_SHORT;
-    if ((e = dv_buf_addc(&d->line, '[')) || (e = dv_buf_add(&d->line, el->val, n)))
+    e = dv_buf_addc(&d->line, '[');
+    if (!e)
+        e = dv_buf_add(&d->line, el->val, n);
+    if (e)
         return e;
     if (n < el->len && !(d->flags & DCM_DUMP_ALL) && n == DUMP_SHORT)
         return dv_buf_adds(&d->line, "...]");
@@ -164,7 +167,8 @@ static dv_err fmt_hex_bytes(dumper *d, const uint8_t *val, uint32_t len)
 
     if (!(d->flags & DCM_DUMP_ALL) && n > 28)
         n = 28; /* about DUMP_SHORT + 20 characters, as for other binary values */
-    if ((e = dv_buf_reserve(&d->line, (size_t)n * 3 + 3)))
+    e = dv_buf_reserve(&d->line, (size_t)n * 3 + 3);
+    if (e)
         return e;
     o = d->line.p + d->line.len;
     for (i = 0; i < n; i++) {
@@ -195,11 +199,15 @@ static dv_err fmt_binary(dumper *d, const uint8_t *val, uint32_t len, dcm_vr vr)
     tmp.val = val;
     tmp.len = len;
     for (i = 0; i + w <= len; i += w) {
-        if (i && (e = dv_buf_addc(&d->line, '\\')))
-            return e;
+        if (i) {
+            e = dv_buf_addc(&d->line, '\\');
+            if (e)
+                return e;
+        }
         if (!(d->flags & DCM_DUMP_ALL) && d->line.len > DUMP_SHORT + 20)
             return dv_buf_adds(&d->line, "...");
-        if ((e = fmt_number(d, &tmp, i)))
+        e = fmt_number(d, &tmp, i);
+        if (e)
             return e;
     }
     return DV_OK;
@@ -212,13 +220,15 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
     dv_err e;
 
     if (d->line.len < col) {
-        if ((e = dv_buf_reserve(&d->line, col - d->line.len)))
+        e = dv_buf_reserve(&d->line, col - d->line.len);
+        if (e)
             return e;
         memset(d->line.p + d->line.len, ' ', col - d->line.len);
         d->line.len = col;
         d->line.p[col] = 0;
     }
-    if ((e = dv_buf_reserve(&d->line, 16 + strlen(len) + strlen(kw))))
+    e = dv_buf_reserve(&d->line, 16 + strlen(len) + strlen(kw));
+    if (e)
         return e;
     /* " # %3s,%2u %s\n" without printf: this runs once per element */
     {
@@ -263,7 +273,8 @@ static dv_err start_line(dumper *d, unsigned level, uint32_t tag, const char *vr
     dv_err e;
 
     dv_buf_reset(&d->line);
-    if ((e = dv_buf_reserve(&d->line, ind + 16)))
+    e = dv_buf_reserve(&d->line, ind + 16);
+    if (e)
         return e;
     o = d->line.p;
     memset(o, ' ', ind);
@@ -294,18 +305,27 @@ static dv_err dump_items(dumper *d, const dcm_elem *el, unsigned level)
     if (level >= DUMP_MAX_DEPTH)
         return DV_ELIMIT;
     for (i = 0; i < el->nitems; i++) {
-        if ((e = start_line(d, level + 1, DCM_TAG_ITEM, "na")) ||
-            (e = dv_buf_printf(&d->line, "(Item with %s length #=%u)",
-                               el->undef_len ? "undefined" : "explicit", el->items[i].n)) ||
-            (e = finish_line(d, level + 1, "u/l", 1, "Item")) ||
-            (e = dump_ds(d, &el->items[i], level + 2)) ||
-            (e = start_line(d, level + 1, DCM_TAG_ITEM_DELIM, "na")) ||
-            (e = dv_buf_adds(&d->line, "(ItemDelimitationItem)")) ||
-            (e = finish_line(d, level + 1, "0", 0, "ItemDelimitationItem")))
+        e = start_line(d, level + 1, DCM_TAG_ITEM, "na");
+        if (!e)
+            e = dv_buf_printf(&d->line, "(Item with %s length #=%u)",
+                              el->undef_len ? "undefined" : "explicit", el->items[i].n);
+        if (!e)
+            e = finish_line(d, level + 1, "u/l", 1, "Item");
+        if (!e)
+            e = dump_ds(d, &el->items[i], level + 2);
+        if (!e)
+            e = start_line(d, level + 1, DCM_TAG_ITEM_DELIM, "na");
+        if (!e)
+            e = dv_buf_adds(&d->line, "(ItemDelimitationItem)");
+        if (!e)
+            e = finish_line(d, level + 1, "0", 0, "ItemDelimitationItem");
+        if (e)
             return e;
     }
-    if ((e = start_line(d, level, DCM_TAG_SEQ_DELIM, "na")) ||
-        (e = dv_buf_adds(&d->line, "(SequenceDelimitationItem)")))
+    e = start_line(d, level, DCM_TAG_SEQ_DELIM, "na");
+    if (!e)
+        e = dv_buf_adds(&d->line, "(SequenceDelimitationItem)");
+    if (e)
         return e;
     return finish_line(d, level, "0", 0, "SequenceDelimitationItem");
 }
@@ -317,16 +337,21 @@ static dv_err dump_frags(dumper *d, const dcm_elem *el, unsigned level)
     dv_err e;
 
     for (i = 0; i < el->nfrags; i++) {
-        if ((e = start_line(d, level + 1, DCM_TAG_ITEM, "pi")))
+        e = start_line(d, level + 1, DCM_TAG_ITEM, "pi");
+        if (e)
             return e;
         e = el->frags[i].len ? fmt_binary(d, el->frags[i].p, el->frags[i].len, DCM_VR_OB)
                              : dv_buf_adds(&d->line, "(no value available)");
         (void)snprintf(len, sizeof(len), "%u", el->frags[i].len);
-        if (e || (e = finish_line(d, level + 1, len, 1, "Item")))
+        if (!e)
+            e = finish_line(d, level + 1, len, 1, "Item");
+        if (e)
             return e;
     }
-    if ((e = start_line(d, level, DCM_TAG_SEQ_DELIM, "na")) ||
-        (e = dv_buf_adds(&d->line, "(SequenceDelimitationItem)")))
+    e = start_line(d, level, DCM_TAG_SEQ_DELIM, "na");
+    if (!e)
+        e = dv_buf_adds(&d->line, "(SequenceDelimitationItem)");
+    if (e)
         return e;
     return finish_line(d, level, "0", 0, "SequenceDelimitationItem");
 }
@@ -337,19 +362,24 @@ static dv_err dump_elem(dumper *d, const dcm_elem *el, unsigned level)
     dv_err e;
 
     dcm_vr_str(el->vr, vr);
-    if ((e = start_line(d, level, el->tag, vr)))
+    e = start_line(d, level, el->tag, vr);
+    if (e)
         return e;
     (void)snprintf(len, sizeof(len), "%u", el->len);
     if (el->vr == DCM_VR_SQ) {
-        if ((e = dv_buf_printf(&d->line, "(Sequence with %s length #=%u)",
-                               el->undef_len ? "undefined" : "explicit", el->nitems)) ||
-            (e = finish_line(d, level, "u/l", 1, dcm_tag_keyword(el->tag))))
+        e = dv_buf_printf(&d->line, "(Sequence with %s length #=%u)",
+                          el->undef_len ? "undefined" : "explicit", el->nitems);
+        if (!e)
+            e = finish_line(d, level, "u/l", 1, dcm_tag_keyword(el->tag));
+        if (e)
             return e;
         return dump_items(d, el, level);
     }
     if (el->frags) {
-        if ((e = dv_buf_printf(&d->line, "(PixelSequence #=%u)", el->nfrags)) ||
-            (e = finish_line(d, level, "u/l", 1, dcm_tag_keyword(el->tag))))
+        e = dv_buf_printf(&d->line, "(PixelSequence #=%u)", el->nfrags);
+        if (!e)
+            e = finish_line(d, level, "u/l", 1, dcm_tag_keyword(el->tag));
+        if (e)
             return e;
         return dump_frags(d, el, level);
     }
@@ -369,9 +399,11 @@ static dv_err dump_ds(dumper *d, const dcm_ds *ds, unsigned level)
     uint32_t i;
     dv_err e;
 
-    for (i = 0; i < ds->n; i++)
-        if ((e = dump_elem(d, &ds->e[i], level)))
+    for (i = 0; i < ds->n; i++) {
+        e = dump_elem(d, &ds->e[i], level);
+        if (e)
             return e;
+    }
     return DV_OK;
 }
 

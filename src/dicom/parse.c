@@ -202,7 +202,8 @@ static dv_err read_items(rd *r, const hdr *h, dcm_elem *el)
     dv_err e;
 
     while (r->pos < r->len) {
-        if ((e = read_header(r, &ih)))
+        e = read_header(r, &ih);
+        if (e)
             return e;
         if (ih.tag == DCM_TAG_SEQ_DELIM) {
             if (h->len != DCM_UNDEFINED_LENGTH)
@@ -213,9 +214,11 @@ static dv_err read_items(rd *r, const hdr *h, dcm_elem *el)
             return dv_fail(r->ei, DV_EMALFORMED, ih.off, h->tag,
                            "expected an item (FFFE,E000) in the sequence, found (%04X,%04X)",
                            DCM_GROUP(ih.tag), DCM_ELEM(ih.tag));
-        if ((e = count_node(r, h->tag)))
+        e = count_node(r, h->tag);
+        if (e)
             return e;
-        if ((e = grow(r, (void **)&el->items, el->nitems, &cap, sizeof(dcm_ds), h->tag)))
+        e = grow(r, (void **)&el->items, el->nitems, &cap, sizeof(dcm_ds), h->tag);
+        if (e)
             return e;
         memset(&el->items[el->nitems], 0, sizeof(dcm_ds));
         e = read_item(r, &ih, &el->items[el->nitems]);
@@ -262,7 +265,8 @@ static dv_err read_fragments(rd *r, const hdr *h, dcm_elem *el)
         if (r->pos >= r->len)
             return dv_fail(r->ei, DV_ETRUNC, here(r), h->tag,
                            "input ends inside encapsulated pixel data");
-        if ((e = read_header(r, &ih)))
+        e = read_header(r, &ih);
+        if (e)
             return e;
         if (ih.tag == DCM_TAG_SEQ_DELIM)
             return DV_OK;
@@ -273,9 +277,11 @@ static dv_err read_fragments(rd *r, const hdr *h, dcm_elem *el)
         if (ih.len == DCM_UNDEFINED_LENGTH || ih.len > r->len - r->pos)
             return dv_fail(r->ei, DV_ETRUNC, ih.off, h->tag,
                            "fragment length %u passes the %zu bytes left", ih.len, r->len - r->pos);
-        if ((e = count_node(r, h->tag)))
+        e = count_node(r, h->tag);
+        if (e)
             return e;
-        if ((e = grow(r, (void **)&el->frags, el->nfrags, &cap, sizeof(dcm_frag), h->tag)))
+        e = grow(r, (void **)&el->frags, el->nfrags, &cap, sizeof(dcm_frag), h->tag);
+        if (e)
             return e;
         el->frags[el->nfrags].p = r->p + r->pos;
         el->frags[el->nfrags].len = ih.len;
@@ -366,7 +372,8 @@ static dv_err read_element(rd *r, dcm_ds *ds, hdr *h)
     dcm_ds dup_sink = {0};
     dv_err e;
 
-    if ((e = count_node(r, h->tag)))
+    e = count_node(r, h->tag);
+    if (e)
         return e;
     resolve_implicit_vr(r, ds, h);
     if (ds->n && ds->e[ds->n - 1].tag >= h->tag) {
@@ -377,7 +384,8 @@ static dv_err read_element(rd *r, dcm_ds *ds, hdr *h)
             dcm_warn(r->f, h->off, h->tag, "element out of order");
         }
     }
-    if ((e = dcm_ds_insert(r->f, ds, h->tag, h->vr, &el)))
+    e = dcm_ds_insert(r->f, ds, h->tag, h->vr, &el);
+    if (e)
         return e == DV_ELIMIT ? oom(r, h->tag, 1)
                               : dv_fail(r->ei, e, h->off, h->tag, "cannot store element");
     el->offset = h->off;
@@ -405,7 +413,8 @@ static dv_err read_dataset(rd *r, dcm_ds *ds, int in_item, uint32_t stop_tag)
             r->pos = r->len;
             break;
         }
-        if ((e = read_header(r, &h)))
+        e = read_header(r, &h);
+        if (e)
             return e;
         if (stop_tag && h.tag == stop_tag)
             return DV_OK;
@@ -419,7 +428,8 @@ static dv_err read_dataset(rd *r, dcm_ds *ds, int in_item, uint32_t stop_tag)
         }
         if (!in_item && h.tag == DCM_TAG_PIXEL_DATA && (r->flags & DCM_PARSE_STOP_BEFORE_PIXELS))
             return DV_OK;
-        if ((e = read_element(r, ds, &h)))
+        e = read_element(r, ds, &h);
+        if (e)
             return e;
     }
     if (stop_tag)

@@ -92,9 +92,12 @@ static dv_err inflate_all(dcm_file *f, const uint8_t *p, size_t len, const dcm_l
     while (zr != Z_STREAM_END) {
         size_t chunk = 1u << 20;
 
-        if ((e = dv_buf_reserve(out, chunk)) != DV_OK) {
-            if (e == DV_ELIMIT && out->len < out->max)
-                chunk = out->max - out->len, e = dv_buf_reserve(out, chunk);
+        e = dv_buf_reserve(out, chunk);
+        if (e != DV_OK) {
+            if (e == DV_ELIMIT && out->len < out->max) {
+                chunk = out->max - out->len;
+                e = dv_buf_reserve(out, chunk);
+            }
             if (e) {
                 e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG,
                             "inflated dataset passes the limit of %zu bytes", out->max);
@@ -146,7 +149,8 @@ static dv_err parse_meta(dcm_file *f, const uint8_t *buf, size_t len, size_t sta
     int implicit;
     dv_err e;
 
-    if ((e = meta_extent(buf, len, start, &end, &implicit, ei)))
+    e = meta_extent(buf, len, start, &end, &implicit, ei);
+    if (e)
         return e;
     if (implicit)
         dcm_warn(f, start, DV_NO_TAG, "file meta group is not in explicit VR");
@@ -184,7 +188,8 @@ static dv_err parse_body(dcm_file *f, const uint8_t *buf, size_t len, size_t sta
     if (!f->ts->deflated)
         return dcm_parse_range(f, buf + start, len - start, start, f->ts->explicit_vr,
                                f->ts->big_endian, flags, lim, &f->ds, ei);
-    if ((e = inflate_all(f, buf + start, len - start, lim, &inflated, ei)))
+    e = inflate_all(f, buf + start, len - start, lim, &inflated, ei);
+    if (e)
         return e;
     f->owned_heap = inflated.p;
     /* offsets in messages are offsets in the inflated dataset */
@@ -207,7 +212,8 @@ dv_err dcm_parse(const uint8_t *buf, size_t len, unsigned flags, const dcm_limit
     }
     if (!buf || len < 8)
         return dv_fail(ei, DV_ETRUNC, 0, DV_NO_TAG, "%zu bytes is too short for DICOM", len);
-    if ((e = dcm_file_new(&f)))
+    e = dcm_file_new(&f);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
     f->arena.max = limits->max_total > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)limits->max_total;
     if (len >= 132 && !memcmp(buf + 128, "DICM", 4)) {

@@ -48,10 +48,14 @@ static dv_err put_header(wr *w, uint32_t tag, dcm_vr vr, uint32_t len)
         return put32(w, len);
     if (!dcm_vr_long_length(vr) && len > 0xFFFF)
         vr = DCM_VR_UN; /* too long for a 16-bit length: PS3.5 6.2.2 note */
-    if ((e = dv_buf_addc(w->out, (uint8_t)(vr >> 8))) || (e = dv_buf_addc(w->out, (uint8_t)vr)))
+    e = dv_buf_addc(w->out, (uint8_t)(vr >> 8));
+    if (!e)
+        e = dv_buf_addc(w->out, (uint8_t)vr);
+    if (e)
         return e;
     if (dcm_vr_long_length(vr)) {
-        if ((e = put16(w, 0)))
+        e = put16(w, 0);
+        if (e)
             return e;
         return put32(w, len);
     }
@@ -64,7 +68,8 @@ static dv_err put_value(wr *w, const dcm_elem *el)
     size_t start = w->out->len, i, k;
     dv_err e;
 
-    if ((e = dv_buf_add(w->out, el->val, el->len)))
+    e = dv_buf_add(w->out, el->val, el->len);
+    if (e)
         return e;
     if (width > 1)
         for (i = start; i + width <= start + el->len; i += width)
@@ -86,12 +91,16 @@ static dv_err write_sq(wr *w, const dcm_elem *el, unsigned depth)
 
     if (depth > 64)
         return dv_fail(w->ei, DV_ELIMIT, DV_NO_OFFSET, el->tag, "sequences nested too deep");
-    if ((e = put_header(w, el->tag, DCM_VR_SQ, DCM_UNDEFINED_LENGTH)))
+    e = put_header(w, el->tag, DCM_VR_SQ, DCM_UNDEFINED_LENGTH);
+    if (e)
         return e;
     for (i = 0; i < el->nitems; i++) {
-        if ((e = put_header(w, DCM_TAG_ITEM, DCM_VR_NONE, DCM_UNDEFINED_LENGTH)) ||
-            (e = write_ds(w, &el->items[i], depth + 1)) ||
-            (e = put_header(w, DCM_TAG_ITEM_DELIM, DCM_VR_NONE, 0)))
+        e = put_header(w, DCM_TAG_ITEM, DCM_VR_NONE, DCM_UNDEFINED_LENGTH);
+        if (!e)
+            e = write_ds(w, &el->items[i], depth + 1);
+        if (!e)
+            e = put_header(w, DCM_TAG_ITEM_DELIM, DCM_VR_NONE, 0);
+        if (e)
             return e;
     }
     return put_header(w, DCM_TAG_SEQ_DELIM, DCM_VR_NONE, 0);
@@ -105,12 +114,16 @@ static dv_err write_frags(wr *w, const dcm_elem *el)
     if (!w->encapsulated)
         return dv_fail(w->ei, DV_EUNSUPPORTED, DV_NO_OFFSET, el->tag,
                        "encapsulated pixel data needs a compressed transfer syntax");
-    if ((e = put_header(w, el->tag, DCM_VR_OB, DCM_UNDEFINED_LENGTH)))
+    e = put_header(w, el->tag, DCM_VR_OB, DCM_UNDEFINED_LENGTH);
+    if (e)
         return e;
-    for (i = 0; i < el->nfrags; i++)
-        if ((e = put_header(w, DCM_TAG_ITEM, DCM_VR_NONE, el->frags[i].len)) ||
-            (e = dv_buf_add(w->out, el->frags[i].p, el->frags[i].len)))
+    for (i = 0; i < el->nfrags; i++) {
+        e = put_header(w, DCM_TAG_ITEM, DCM_VR_NONE, el->frags[i].len);
+        if (!e)
+            e = dv_buf_add(w->out, el->frags[i].p, el->frags[i].len);
+        if (e)
             return e;
+    }
     return put_header(w, DCM_TAG_SEQ_DELIM, DCM_VR_NONE, 0);
 }
 
@@ -125,7 +138,8 @@ static dv_err write_elem(wr *w, const dcm_elem *el, unsigned depth)
     if (el->tag == DCM_TAG_PIXEL_DATA && w->encapsulated)
         return dv_fail(w->ei, DV_EUNSUPPORTED, DV_NO_OFFSET, el->tag,
                        "native pixel data cannot be labelled with a compressed transfer syntax");
-    if ((e = put_header(w, el->tag, el->vr, el->len)))
+    e = put_header(w, el->tag, el->vr, el->len);
+    if (e)
         return e;
     return put_value(w, el);
 }
@@ -140,7 +154,8 @@ static dv_err write_ds(wr *w, const dcm_ds *ds, unsigned depth)
 
         if (DCM_ELEM(el->tag) == 0 && DCM_GROUP(el->tag) != 0x0002)
             continue; /* retired group lengths are not written */
-        if ((e = write_elem(w, el, depth)))
+        e = write_elem(w, el, depth);
+        if (e)
             return e == DV_ELIMIT && !w->ei->msg[0]
                        ? dv_fail(w->ei, e, DV_NO_OFFSET, el->tag, "output too large")
                        : e;
@@ -171,7 +186,8 @@ static dv_err deflate_into(const uint8_t *p, size_t len, dv_buf *out, dv_errinfo
             e = dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "deflated output too large");
             break;
         }
-        if ((e = dv_buf_reserve(out, chunk)))
+        e = dv_buf_reserve(out, chunk);
+        if (e)
             break;
         z.next_out = out->p + out->len;
         z.avail_out = (uInt)chunk;
@@ -222,14 +238,20 @@ static dv_err build_meta(dcm_file *f, const dcm_ts *ts)
     static const uint8_t version[2] = {0, 1};
     dv_err e;
 
-    if (!dcm_ds_find(&f->meta, DCM_TAG(2, 1)) &&
-        (e = dcm_ds_set(f, &f->meta, DCM_TAG(2, 1), DCM_VR_OB, version, 2)))
-        return e;
-    if ((e = meta_from_ds(f, DCM_TAG(2, 2), DCM_TAG(8, 0x16))) ||
-        (e = meta_from_ds(f, DCM_TAG(2, 3), DCM_TAG(8, 0x18))) ||
-        (e = dcm_ds_set_str(f, &f->meta, DCM_TAG_TRANSFER_SYNTAX, DCM_VR_UI, ts->uid)) ||
-        (e = dcm_ds_set_str(f, &f->meta, DCM_TAG(2, 0x12), DCM_VR_UI, DCMVAULT_IMPL_UID)) ||
-        (e = dcm_ds_set_str(f, &f->meta, DCM_TAG(2, 0x13), DCM_VR_SH, DCMVAULT_IMPL_VERSION)))
+    e = DV_OK;
+    if (!dcm_ds_find(&f->meta, DCM_TAG(2, 1)))
+        e = dcm_ds_set(f, &f->meta, DCM_TAG(2, 1), DCM_VR_OB, version, 2);
+    if (!e)
+        e = meta_from_ds(f, DCM_TAG(2, 2), DCM_TAG(8, 0x16));
+    if (!e)
+        e = meta_from_ds(f, DCM_TAG(2, 3), DCM_TAG(8, 0x18));
+    if (!e)
+        e = dcm_ds_set_str(f, &f->meta, DCM_TAG_TRANSFER_SYNTAX, DCM_VR_UI, ts->uid);
+    if (!e)
+        e = dcm_ds_set_str(f, &f->meta, DCM_TAG(2, 0x12), DCM_VR_UI, DCMVAULT_IMPL_UID);
+    if (!e)
+        e = dcm_ds_set_str(f, &f->meta, DCM_TAG(2, 0x13), DCM_VR_SH, DCMVAULT_IMPL_VERSION);
+    if (e)
         return e;
     dcm_ds_remove(&f->meta, DCM_TAG(2, 0));
     return DV_OK;
@@ -258,13 +280,21 @@ dv_err dcm_write_part10(dcm_file *f, const dcm_ts *ts, dv_buf *out, dv_errinfo *
         return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
                        "cannot re-label pixel data from %s to %s without decoding", f->ts->name,
                        ts->name);
-    if ((e = build_meta(f, ts)))
+    e = build_meta(f, ts);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "cannot build the file meta group");
-    if ((e = dv_buf_add(out, f->has_preamble ? f->preamble : zeros, 128)) ||
-        (e = dv_buf_add(out, "DICM", 4)) || (e = put_header(&w, DCM_TAG(2, 0), DCM_VR_UL, 4)))
+    e = dv_buf_add(out, f->has_preamble ? f->preamble : zeros, 128);
+    if (!e)
+        e = dv_buf_add(out, "DICM", 4);
+    if (!e)
+        e = put_header(&w, DCM_TAG(2, 0), DCM_VR_UL, 4);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "output too large");
     glen_at = out->len;
-    if ((e = put32(&w, 0)) || (e = write_ds(&w, &f->meta, 0)))
+    e = put32(&w, 0);
+    if (!e)
+        e = write_ds(&w, &f->meta, 0);
+    if (e)
         return e;
     dv_put_le32(out->p + glen_at, (uint32_t)(out->len - glen_at - 4));
     return dcm_write_dataset(&f->ds, ts, out, ei);
