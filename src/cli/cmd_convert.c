@@ -53,7 +53,8 @@ static dv_err decode_pixels(dcm_file *f, dv_errinfo *ei)
     if (e)
         return e;
     fsz = dcm_frame_size(&pi);
-    if (!fsz || pi.frames > SIZE_MAX / fsz || (total = fsz * pi.frames) > 0xFFFFFFFEu)
+    total = fsz && pi.frames <= SIZE_MAX / fsz ? fsz * pi.frames : SIZE_MAX;
+    if (!fsz || total > 0xFFFFFFFEu)
         return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
                        "decoded pixel data would not fit one element");
     all = malloc(total ? total : 1);

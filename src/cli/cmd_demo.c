@@ -144,7 +144,8 @@ static int step_dump(demo_ctx *c)
     dv_err e;
     const char *p, *end;
 
-    if ((e = dcm_read_file(path, 0, NULL, &f, &ei)))
+    e = dcm_read_file(path, 0, NULL, &f, &ei);
+    if (e)
         return report("dump", path, e, &ei);
     dv_buf_init(&out, (size_t)1 << 24);
     e = dcm_dump(f, 0, &out);
@@ -321,7 +322,8 @@ static dv_err decode_check(const dcm_file *f, dcm_frame *fr, range *r, dv_errinf
     size_t i, n;
     dv_err e;
 
-    if ((e = dcm_frame_decode(f, 0, fr, ei)))
+    e = dcm_frame_decode(f, 0, fr, ei);
+    if (e)
         return e;
     if (fr->pi.bits_alloc != 16 || fr->pi.samples != 1 || !px || px->len != fr->len ||
         memcmp(px->val, fr->data, fr->len) != 0)

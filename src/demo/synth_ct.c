@@ -168,7 +168,8 @@ static dv_err set_ct_attrs(dcm_file *f, const synth_study *st, const synth_ct_op
     (void)snprintf(loc, sizeof(loc), "%.4f", z);
     (void)snprintf(thick, sizeof(thick), "%.4f", o->thickness);
     (void)snprintf(spacing, sizeof(spacing), "%.6f\\%.6f", o->spacing, o->spacing);
-    if ((e = synth_set_common(f, st, ei)))
+    e = synth_set_common(f, st, ei);
+    if (e)
         return e;
     return synth_set_attrs(f, a, sizeof(a) / sizeof(a[0]), ei);
 }
@@ -187,9 +188,11 @@ dv_err synth_ct_make(const synth_study *st, const synth_ct_opts *o, uint32_t sli
         synth_ct_opts_init(&def);
         o = &def;
     }
-    if ((e = check_opts(o, slice, ei)))
+    e = check_opts(o, slice, ei);
+    if (e)
         return e;
-    if ((e = dcm_file_new(&f)))
+    e = dcm_file_new(&f);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
     e = set_ct_attrs(f, st, o, slice, ei);
     if (!e) {

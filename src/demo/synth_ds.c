@@ -27,9 +27,11 @@ dv_err synth_set_attrs(dcm_file *f, const synth_attr *a, size_t n, dv_errinfo *e
     size_t i;
     dv_err e;
 
-    for (i = 0; i < n; i++)
-        if ((e = synth_set_str(f, a[i].tag, a[i].vr, a[i].val, ei)))
+    for (i = 0; i < n; i++) {
+        e = synth_set_str(f, a[i].tag, a[i].vr, a[i].val, ei);
+        if (e)
             return e;
+    }
     return DV_OK;
 }
 
@@ -100,21 +102,30 @@ dv_err synth_set_pixels(dcm_file *f, uint32_t rows, uint32_t cols, uint32_t bits
 
     if (n > 0x7FFFFFFFu / 2 || rows > 0xFFFF || cols > 0xFFFF)
         return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "image too large");
-    if ((e = synth_set_us(f, DCM_TAG(0x0028, 0x0002), 1, ei)) ||
-        (e = synth_set_str(f, DCM_TAG(0x0028, 0x0004), DCM_VR_CS, photometric, ei)) ||
-        (e = synth_set_us(f, DCM_TAG(0x0028, 0x0010), (uint16_t)rows, ei)) ||
-        (e = synth_set_us(f, DCM_TAG(0x0028, 0x0011), (uint16_t)cols, ei)) ||
-        (e = synth_set_us(f, DCM_TAG(0x0028, 0x0100), 16, ei)) ||
-        (e = synth_set_us(f, DCM_TAG(0x0028, 0x0101), (uint16_t)bits_stored, ei)) ||
-        (e = synth_set_us(f, DCM_TAG(0x0028, 0x0102), (uint16_t)(bits_stored - 1), ei)) ||
-        (e = synth_set_us(f, DCM_TAG(0x0028, 0x0103), is_signed ? 1 : 0, ei)))
+    e = synth_set_us(f, DCM_TAG(0x0028, 0x0002), 1, ei);
+    if (!e)
+        e = synth_set_str(f, DCM_TAG(0x0028, 0x0004), DCM_VR_CS, photometric, ei);
+    if (!e)
+        e = synth_set_us(f, DCM_TAG(0x0028, 0x0010), (uint16_t)rows, ei);
+    if (!e)
+        e = synth_set_us(f, DCM_TAG(0x0028, 0x0011), (uint16_t)cols, ei);
+    if (!e)
+        e = synth_set_us(f, DCM_TAG(0x0028, 0x0100), 16, ei);
+    if (!e)
+        e = synth_set_us(f, DCM_TAG(0x0028, 0x0101), (uint16_t)bits_stored, ei);
+    if (!e)
+        e = synth_set_us(f, DCM_TAG(0x0028, 0x0102), (uint16_t)(bits_stored - 1), ei);
+    if (!e)
+        e = synth_set_us(f, DCM_TAG(0x0028, 0x0103), is_signed ? 1 : 0, ei);
+    if (e)
         return e;
     val = dv_arena_alloc(&f->arena, n * 2);
     if (!val)
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "out of memory");
     for (i = 0; i < n; i++)
         dv_put_le16(val + 2 * i, pix[i]);
-    if ((e = dcm_ds_insert(f, &f->ds, DCM_TAG_PIXEL_DATA, DCM_VR_OW, &el)))
+    e = dcm_ds_insert(f, &f->ds, DCM_TAG_PIXEL_DATA, DCM_VR_OW, &el);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "cannot set pixel data");
     el->vr = DCM_VR_OW;
     el->val = val;
@@ -157,14 +168,19 @@ static dv_err write_xr(const char *dir, const synth_study *st, const synth_xr_op
         synth_xr_opts_init(&def);
         xo = &def;
     }
-    if ((e = make_path(path, sizeof(path), dir, xo->modality == SYNTH_XR_DX ? "dx" : "cr",
-                       xo->instance, ei)))
+    e = make_path(path, sizeof(path), dir, xo->modality == SYNTH_XR_DX ? "dx" : "cr", xo->instance,
+                  ei);
+    if (e)
         return e;
-    if ((e = synth_xr_make(st, xo, &xr, ei)))
+    e = synth_xr_make(st, xo, &xr, ei);
+    if (e)
         return e;
     e = synth_write(xr.file, path, ei);
-    if (!e && cb && (e = cb(ctx, path, xr.file, &xr)))
-        e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the per-file callback failed");
+    if (!e && cb) {
+        e = cb(ctx, path, xr.file, &xr);
+        if (e)
+            e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the per-file callback failed");
+    }
     synth_xr_release(&xr);
     return e;
 }
@@ -177,7 +193,8 @@ dv_err synth_write_study(const char *dir, const synth_study *st, const synth_xr_
     uint32_t i;
     dv_err e;
 
-    if ((e = write_xr(dir, st, xo, cb, ctx, ei)))
+    e = write_xr(dir, st, xo, cb, ctx, ei);
+    if (e)
         return e;
     if (!co) {
         synth_ct_opts_init(&cdef);
@@ -186,12 +203,17 @@ dv_err synth_write_study(const char *dir, const synth_study *st, const synth_xr_
     for (i = 0; i < co->slices; i++) {
         dcm_file *f = NULL;
 
-        if ((e = make_path(path, sizeof(path), dir, "ct", i + 1, ei)) ||
-            (e = synth_ct_make(st, co, i, &f, ei)))
+        e = make_path(path, sizeof(path), dir, "ct", i + 1, ei);
+        if (!e)
+            e = synth_ct_make(st, co, i, &f, ei);
+        if (e)
             return e;
         e = synth_write(f, path, ei);
-        if (!e && cb && (e = cb(ctx, path, f, NULL)))
-            e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the per-file callback failed");
+        if (!e && cb) {
+            e = cb(ctx, path, f, NULL);
+            if (e)
+                e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the per-file callback failed");
+        }
         dcm_file_free(f);
         if (e)
             return e;

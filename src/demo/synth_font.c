@@ -136,7 +136,8 @@ static dv_err run(synth_fonts *fo, int pref, const char *s, synth_canvas *c, lon
         long bx, by;
         unsigned r, k;
 
-        if ((e = load_glyph(fo, pref, utf8_next(&s), &g, ei)) || !g)
+        e = load_glyph(fo, pref, utf8_next(&s), &g, ei);
+        if (e || !g)
             return e ? e : DV_EUNSUPPORTED;
         bm = &g->bitmap;
         bx = (pen >> 6) + g->bitmap_left;
@@ -222,7 +223,8 @@ dv_err synth_draw_text(synth_fonts *fo, synth_canvas *c, const synth_text *t, co
     if (FT_Set_Pixel_Sizes(fo->face[0], 0, px) || FT_Set_Pixel_Sizes(fo->face[1], 0, px))
         return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
                        "FreeType cannot scale the fonts to %u pixels", px);
-    if ((e = run(fo, pref, utf8, NULL, 0, 0, fg, &ext, ei)))
+    e = run(fo, pref, utf8, NULL, 0, 0, fg, &ext, ei);
+    if (e)
         return e;
     if (ext.x0 >= ext.x1)
         return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "a text draws no pixels");

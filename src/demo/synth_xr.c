@@ -208,7 +208,8 @@ static dv_err draw_texts(const synth_study *st, const synth_xr_opts *o, synth_ca
 
     if (!o->ntexts)
         return DV_OK;
-    if ((e = synth_fonts_open(o->latin_ttf, o->cjk_ttf, &fo, ei)))
+    e = synth_fonts_open(o->latin_ttf, o->cjk_ttf, &fo, ei);
+    if (e)
         return e;
     for (i = 0; i < o->ntexts && !e; i++) {
         char buf[128];
@@ -230,11 +231,16 @@ static dv_err set_code_item(dcm_file *f, uint32_t sq_tag, const char *value, con
     dcm_ds *item;
     dv_err e;
 
-    if ((e = dcm_ds_insert(f, &f->ds, sq_tag, DCM_VR_SQ, &sq)) ||
-        (e = dcm_elem_add_item(f, sq, &item)) ||
-        (e = dcm_ds_set_str(f, item, TAG(0008, 0100), DCM_VR_SH, value)) ||
-        (e = dcm_ds_set_str(f, item, TAG(0008, 0102), DCM_VR_SH, scheme)) ||
-        (e = dcm_ds_set_str(f, item, TAG(0008, 0104), DCM_VR_LO, meaning)))
+    e = dcm_ds_insert(f, &f->ds, sq_tag, DCM_VR_SQ, &sq);
+    if (!e)
+        e = dcm_elem_add_item(f, sq, &item);
+    if (!e)
+        e = dcm_ds_set_str(f, item, TAG(0008, 0100), DCM_VR_SH, value);
+    if (!e)
+        e = dcm_ds_set_str(f, item, TAG(0008, 0102), DCM_VR_SH, scheme);
+    if (!e)
+        e = dcm_ds_set_str(f, item, TAG(0008, 0104), DCM_VR_LO, meaning);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, sq_tag, "cannot set a code sequence");
     return DV_OK;
 }
@@ -260,12 +266,16 @@ static dv_err set_dx(dcm_file *f, const synth_xr_opts *o, dv_errinfo *ei)
 
     /* +1: lower values mean less beam intensity (MONOCHROME1: bone is dark, low) */
     dv_put_le16(sign, o->monochrome1 ? 1 : 0xFFFF);
-    if ((e = synth_set_attrs(f, a, sizeof(a) / sizeof(a[0]), ei)))
+    e = synth_set_attrs(f, a, sizeof(a) / sizeof(a[0]), ei);
+    if (e)
         return e;
-    if ((e = dcm_ds_set(f, &f->ds, TAG(0028, 1041), DCM_VR_SS, sign, 2)) ||
-        (e = dcm_ds_insert(f, &f->ds, TAG(0040, 0555), DCM_VR_SQ, &ctx)))
+    e = dcm_ds_set(f, &f->ds, TAG(0028, 1041), DCM_VR_SS, sign, 2);
+    if (!e)
+        e = dcm_ds_insert(f, &f->ds, TAG(0040, 0555), DCM_VR_SQ, &ctx);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "cannot set a DX attribute");
-    if ((e = set_code_item(f, TAG(0054, 0220), "399348003", "SCT", "postero-anterior", ei)))
+    e = set_code_item(f, TAG(0054, 0220), "399348003", "SCT", "postero-anterior", ei);
+    if (e)
         return e;
     return set_code_item(f, TAG(0008, 2218), "51185008", "SCT", "Thorax", ei);
 }
@@ -308,8 +318,10 @@ static dv_err set_xr_attrs(dcm_file *f, const synth_study *st, const synth_xr_op
     (void)snprintf(spacing, sizeof(spacing), "%.4f\\%.4f", 430.0 / o->rows, 430.0 / o->cols);
     (void)snprintf(center, sizeof(center), "%u", (unsigned)(mid * maxval + 0.5));
     (void)snprintf(width, sizeof(width), "%u", (unsigned)(0.85 * maxval + 0.5));
-    if ((e = synth_set_common(f, st, ei)) ||
-        (e = synth_set_attrs(f, a, sizeof(a) / sizeof(a[0]), ei)))
+    e = synth_set_common(f, st, ei);
+    if (!e)
+        e = synth_set_attrs(f, a, sizeof(a) / sizeof(a[0]), ei);
+    if (e)
         return e;
     return o->modality == SYNTH_XR_DX ? set_dx(f, o, ei) : DV_OK;
 }
@@ -354,11 +366,14 @@ static dv_err build(const synth_study *st, const synth_xr_opts *o, synth_canvas 
     dv_err e;
 
     paint(c, st->seed ^ synth_mix(o->instance, o->modality), o->noise);
-    if ((e = draw_texts(st, o, c, out, ei)))
+    e = draw_texts(st, o, c, out, ei);
+    if (e)
         return e;
-    if ((e = dcm_file_new(&out->file)))
+    e = dcm_file_new(&out->file);
+    if (e)
         return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
-    if ((e = set_xr_attrs(out->file, st, o, ei)))
+    e = set_xr_attrs(out->file, st, o, ei);
+    if (e)
         return e;
     pix = quantize(c, o);
     if (!pix)
@@ -381,7 +396,8 @@ dv_err synth_xr_make(const synth_study *st, const synth_xr_opts *o, synth_xr *ou
         synth_xr_opts_init(&def);
         o = &def;
     }
-    if ((e = check_opts(o, ei)))
+    e = check_opts(o, ei);
+    if (e)
         return e;
     c.rows = o->rows;
     c.cols = o->cols;
