@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_find.c - `dcmvault find` (a table or JSON of matching patients, studies, series or
+ * instances) and `dcmvault export` (the stored files, byte for byte).
+ *
+ * find prints PHI to the authorised user's terminal: that is its purpose.  Nothing here writes
+ * PHI anywhere else (no log, no temporary file); error messages carry no values.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_vault.h"
+
+#include "common/banned.h"
+
+static void find_help(FILE *out)
+{
+    fprintf(out,
+            "usage: dcmvault find [OPTIONS] [FILTERS] [--level L] [--json] [--limit N]\n"
+            "Prints the patients, studies, series or instances that match every filter given.\n"
+            "  --patient-id X        exact PatientID\n"
+            "  --patient-name N      exact name, case and '^'/space insensitive: the whole name\n"
+            "                        or its family, given or middle part ('WANG' finds\n"
+            "                        'Wang^Xiaoming'); with * or ? a wildcard over those parts\n"
+            "                        ('WANG*'), looked up among at most %u patients\n"
+            "  --study-date D        YYYYMMDD, YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD-\n"
+            "  --modality M          a series modality (CT, CR ...)\n"
+            "  --accession N         exact AccessionNumber\n"
+            "  --study UID, --series UID, --instance UID\n"
+            "  --level L             patient, study (default), series or instance\n"
+            "  --json                a JSON array of objects (attribute keywords; instances\n"
+            "                        also give InstanceId, ObjectKey, Frames, SealedBytes)\n"
+            "  --limit N             at most N rows\n" CLI_VAULT_OPTS_HELP
+            "Exit status: 0 (even with no match), 2 usage, 3 I/O, 4 key refused, 5 internal.\n",
+            VAULT_NAME_CANDIDATES_MAX);
+}
+
+typedef struct find_ui {
+    int json;
+    vault_level level;
+    uint64_t n;
+} find_ui;
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+typedef struct field {
+    const char *name;
+    const char *val;
+    vault_level min;
+    int width; /* table column width; 0: not in the table */
+} field;
+
+static size_t fields_of(const vault_result *r, field *f)
+{
+    size_t n = 0;
+
+#define F(k, lv, w) f[n++] = (field){#k, r->k, lv, w}
+    F(PatientName, VAULT_LEVEL_PATIENT, 28);
+    F(PatientID, VAULT_LEVEL_PATIENT, 16);
+    F(PatientBirthDate, VAULT_LEVEL_PATIENT, 10);
+    F(PatientSex, VAULT_LEVEL_PATIENT, 3);
+    F(StudyDate, VAULT_LEVEL_STUDY, 10);
+    F(StudyTime, VAULT_LEVEL_STUDY, 0);
+    F(AccessionNumber, VAULT_LEVEL_STUDY, 12);
+    F(ModalitiesInStudy, VAULT_LEVEL_STUDY, 8);
+    F(StudyDescription, VAULT_LEVEL_STUDY, 0);
+    F(ReferringPhysicianName, VAULT_LEVEL_STUDY, 0);
+    F(InstitutionName, VAULT_LEVEL_STUDY, 0);
+    F(StudyID, VAULT_LEVEL_STUDY, 0);
+    F(StudyInstanceUID, VAULT_LEVEL_STUDY, 1);
+    F(Modality, VAULT_LEVEL_SERIES, 8);
+    F(SeriesNumber, VAULT_LEVEL_SERIES, 6);
+    F(SeriesDescription, VAULT_LEVEL_SERIES, 0);
+    F(SeriesInstanceUID, VAULT_LEVEL_SERIES, 1);
+    F(InstanceNumber, VAULT_LEVEL_INSTANCE, 6);
+    F(SOPClassUID, VAULT_LEVEL_INSTANCE, 0);
+    F(TransferSyntaxUID, VAULT_LEVEL_INSTANCE, 0);
+    F(SOPInstanceUID, VAULT_LEVEL_INSTANCE, 1);
+#undef F
+    return n;
+}
+
+static void table_row(const find_ui *u, const field *f, size_t n, int header)
+{
+    size_t i;
+    int first = 1;
+
+    for (i = 0; i < n; i++) {
+        if (!f[i].width || f[i].min > u->level)
+            continue;
+        /* UIDs are printed whole, only in the deepest level's column */
+        if (f[i].width == 1 && f[i].min != u->level)
+            continue;
+        printf("%s%-*s", first ? "" : " ", f[i].width == 1 ? 0 : f[i].width,
+               header ? f[i].name : f[i].val);
+        first = 0;
+    }
+    putchar('\n');
+}
+
+static dv_err on_result(void *cb, const vault_result *r)
+{
+    find_ui *u = cb;
+    field f[32];
+    size_t n = fields_of(r, f), i;
+    int first = 1;
+
+    if (!u->json) {
+        if (u->n++ == 0)
+            table_row(u, f, n, 1);
+        table_row(u, f, n, 0);
+        return DV_OK;
+    }
+    printf("%s  {", u->n++ ? ",\n" : "");
+    for (i = 0; i < n; i++) {
+        if (f[i].min > u->level || !f[i].val[0])
+            continue;
+        printf("%s\"%s\": ", first ? "" : ", ", f[i].name);
+        json_str(f[i].val);
+        first = 0;
+    }
+    if (u->level == VAULT_LEVEL_INSTANCE) /* storage facts, no PHI: for check and scripts */
+        printf(", \"InstanceId\": %lld, \"ObjectKey\": \"%s\", \"Frames\": %u, "
+               "\"SealedBytes\": %llu",
+               (long long)r->instance_id, r->object_key, (unsigned)r->frames,
+               (unsigned long long)r->size);
+    putchar('}');
+    return DV_OK;
+}
+
+static int parse_level(const char *s, vault_level *lv)
+{
+    static const char *const names[] = {"patient", "study", "series", "instance"};
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            *lv = (vault_level)(i + 1);
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_limit(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (s[0] < '1' || s[0] > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || !v)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const char **find_slot(vault_query *q, const char *a)
+{
+    if (!strcmp(a, "--patient-id"))
+        return &q->patient_id;
+    if (!strcmp(a, "--patient-name"))
+        return &q->patient_name;
+    if (!strcmp(a, "--study-date"))
+        return &q->study_date;
+    if (!strcmp(a, "--modality"))
+        return &q->modality;
+    if (!strcmp(a, "--accession"))
+        return &q->accession;
+    if (!strcmp(a, "--study"))
+        return &q->study_uid;
+    if (!strcmp(a, "--series"))
+        return &q->series_uid;
+    if (!strcmp(a, "--instance"))
+        return &q->sop_uid;
+    return NULL;
+}
+
+static int find_args(int argc, char **argv, cli_vault_opts *vo, vault_query *q, find_ui *u)
+{
+    const char *val, **slot;
+    int i, rc;
+
+    for (i = 1; i < argc; i++) {
+        rc = cli_vault_opt("find", vo, argc, argv, &i);
+        if (rc < 0)
+            return DV_EXIT_USAGE;
+        if (rc)
+            continue;
+        if (!strcmp(argv[i], "--json")) {
+            u->json = 1;
+            continue;
+        }
+        slot = find_slot(q, argv[i]);
+        if (!slot && strcmp(argv[i], "--level") != 0 && strcmp(argv[i], "--limit") != 0) {
+            fprintf(stderr, "dcmvault find: unexpected argument '%s'\n", argv[i]);
+            return DV_EXIT_USAGE;
+        }
+        val = cli_opt_value("find", argc, argv, &i);
+        if (!val)
+            return DV_EXIT_USAGE;
+        if (slot) {
+            *slot = val;
+        } else if (!strcmp(argv[i - 1], "--level") && parse_level(val, &q->level)) {
+            fprintf(stderr, "dcmvault find: --level is patient, study, series or instance\n");
+            return DV_EXIT_USAGE;
+        } else if (!strcmp(argv[i - 1], "--limit") && parse_limit(val, &q->limit)) {
+            fprintf(stderr, "dcmvault find: --limit wants a positive number\n");
+            return DV_EXIT_USAGE;
+        }
+    }
+    return DV_EXIT_OK;
+}
+
+int cmd_find(int argc, char **argv)
+{
+    cli_vault_opts vo = {NULL, NULL, NULL};
+    vault_query q;
+    find_ui u;
+    vault_ctx_local lc;
+    dv_errinfo ei;
+    vault *v = NULL;
+    int rc;
+    dv_err e;
+
+    if (cli_wants_help(argc, argv)) {
+        find_help(stdout);
+        return DV_EXIT_OK;
+    }
+    memset(&q, 0, sizeof(q));
+    memset(&u, 0, sizeof(u));
+    q.level = VAULT_LEVEL_STUDY;
+    rc = find_args(argc, argv, &vo, &q, &u);
+    if (rc)
+        return rc;
+    u.level = q.level;
+    rc = cli_vault_open("find", &vo, &v);
+    if (rc)
+        return rc;
+    vault_ctx_local_admin(&lc);
+    dv_errinfo_clear(&ei);
+    if (u.json)
+        fputs("[\n", stdout);
+    e = vault_find(v, &lc.ctx, &q, on_result, &u, NULL, &ei);
+    vault_close(v);
+    if (u.json)
+        fputs(u.n ? "\n]\n" : "]\n", stdout);
+    if (e) {
+        cli_report("find", vo.dir, e, &ei);
+        return cli_exit_code(e);
+    }
+    if (!u.json && !u.n)
+        fprintf(stderr, "dcmvault find: no match\n");
+    return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
+}
+
+/* ---- export --------------------------------------------------------------------------------- */
+
+static void export_help(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: dcmvault export [OPTIONS] (--study UID | --series UID | --instance UID) -o DIR\n"
+        "Writes the selected instances into DIR (created 0700 when absent) as\n"
+        "<SOPInstanceUID>.dcm, mode 0600, each written atomically, byte for byte as they\n"
+        "were imported.  An object that fails to authenticate stops the export with the\n"
+        "instance id and object key.\n" CLI_VAULT_OPTS_HELP
+        "Exit status: 0 exported, 1 no such UID, 2 usage, 3 I/O, 4 key refused or an object\n"
+        "does not authenticate, 5 internal.\n");
+}
+
+int cmd_export(int argc, char **argv)
+{
+    cli_vault_opts vo = {NULL, NULL, NULL};
+    const char *uid = NULL, *out = NULL;
+    vault_sel sel = VAULT_SEL_STUDY;
+    vault_ctx_local lc;
+    dv_errinfo ei;
+    uint64_t n = 0;
+    vault *v = NULL;
+    int i, rc, nsel = 0;
+    dv_err e;
+
+    if (cli_wants_help(argc, argv)) {
+        export_help(stdout);
+        return DV_EXIT_OK;
+    }
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        rc = cli_vault_opt("export", &vo, argc, argv, &i);
+        if (rc < 0)
+            return DV_EXIT_USAGE;
+        if (rc)
+            continue;
+        if (!strcmp(a, "--study") || !strcmp(a, "--series") || !strcmp(a, "--instance")) {
+            sel = a[2] == 's' ? (a[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES)
+                              : VAULT_SEL_INSTANCE;
+            nsel++;
+            uid = cli_opt_value("export", argc, argv, &i);
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            out = cli_opt_value("export", argc, argv, &i);
+        } else {
+            fprintf(stderr, "dcmvault export: unexpected argument '%s'\n", a);
+            return DV_EXIT_USAGE;
+        }
+        if (i >= argc || argv[i] == a)
+            return DV_EXIT_USAGE;
+    }
+    if (nsel != 1 || !uid || !out) {
+        export_help(stderr);
+        return DV_EXIT_USAGE;
+    }
+    rc = cli_vault_open("export", &vo, &v);
+    if (rc)
+        return rc;
+    vault_ctx_local_admin(&lc);
+    dv_errinfo_clear(&ei);
+    e = vault_export_dir(v, &lc.ctx, sel, uid, out, &n, &ei);
+    vault_close(v);
+    if (e) {
+        cli_report("export", vo.dir, e, &ei);
+        return cli_exit_code(e);
+    }
+    printf("exported %llu file(s) to %s\n", (unsigned long long)n, out);
+    return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
+}

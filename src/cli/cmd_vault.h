@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_vault.h - what the vault commands (cmd_vault.c, cmd_import.c, cmd_find.c) share: the
+ * options that locate a vault and its key, and opening it.
+ */
+#ifndef DV_CLI_CMD_VAULT_H
+#define DV_CLI_CMD_VAULT_H
+
+#include "vault/vault.h"
+
+typedef struct cli_vault_opts {
+    const char *dir;      /* --vault DIR, else $DCMVAULT_DIR */
+    const char *key_file; /* --key-file PATH (default: the config's, else DIR.kek) */
+    const char *pass_env; /* --passphrase-env VAR */
+} cli_vault_opts;
+
+#define CLI_VAULT_OPTS_HELP                                                                  \
+    "  --vault DIR            the vault folder (default: $DCMVAULT_DIR)\n"                   \
+    "  --key-file PATH        the key file (default: the one in the config, else DIR.kek)\n" \
+    "  --passphrase-env VAR   read the passphrase of a passphrase vault from $VAR\n"
+
+/* Consumes a vault option at argv[*i] (and its value).  1: consumed, 0: not a vault option,
+ * -1: the value is missing (message printed). */
+int cli_vault_opt(const char *cmd, cli_vault_opts *o, int argc, char **argv, int *i);
+
+/* Opens the vault; on failure prints why and returns the exit code (0 on success). */
+int cli_vault_open(const char *cmd, cli_vault_opts *o, vault **v);
+
+/* Takes the value of an option: argv[*i + 1].  NULL (message printed) when missing. */
+const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i);
+
+#endif

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vault.h - the one door: every front end (CLI, DIMSE, DICOMweb) reaches images and the index
+ * only through the vault_* functions below, each with a request context (who, why, from where).
+ *
+ * A vault is a folder DIR:
+ *   DIR/dcmvault.conf   INI: [vault] cipher, chunk_size; [kek] mode, path | salt; [retention]
+ *   DIR/keys.sealed     the vault's secrets (index root key, pseudonym key, audit signing seed)
+ *                       sealed under the key-encryption key (KEK)
+ *   DIR/index.sqlite    the index: blind indexes, sealed records, clear non-PHI columns
+ *   DIR/objects/, tmp/  the store: one sealed object per imported file
+ * The KEK never lives in DIR: a 0600 key file (default DIR.kek beside DIR) or a passphrase
+ * stretched with Argon2id (salt in the config).  docs/vault.md describes the layout.
+ *
+ * Rules every vault_* function keeps:
+ *  - ctx must be a valid context (vault_ctx_valid); otherwise DV_EPERM and nothing happens;
+ *  - an operation that reads or changes PHI calls the audit hook before its effect
+ *    (vault_audit_event; the audit issue gives it a durable log);
+ *  - errors come back as dv_err + dv_errinfo whose message holds no PHI (ids, object keys,
+ *    offsets, tags and rules only);
+ *  - results that carry PHI (find rows, exported bytes) go to the caller's callback and are
+ *    never written to a log by the vault.
+ * A vault handle is used by one thread at a time.
+ */
+#ifndef DV_VAULT_H
+#define DV_VAULT_H
+
+#include "common/buf.h"
+#include "common/dv.h"
+
+typedef struct vault vault;
+
+/* ---- request context ------------------------------------------------------------------- */
+
+/* Who asks, in which role, for what purpose, in which session, from where.  Strings are owned
+ * by the caller and must outlive the call.  All are required (non-empty). */
+typedef struct vault_ctx {
+    const char *user;
+    const char *role;
+    const char *purpose; /* purpose of use, e.g. "TREAT", "HOPERAT" (HL7 PurposeOfUse) */
+    const char *session;
+    const char *client; /* client address, "local" for the CLI */
+} vault_ctx;
+
+/* Storage for a context built by vault_ctx_local_admin(). */
+typedef struct vault_ctx_local {
+    vault_ctx ctx;
+    char user[96];
+    char session[33];
+} vault_ctx_local;
+
+/* THE ONE PLACE where the CLI acts as the local administrator (until the access issue lands):
+ * user "local:<os user>", role VAULT_ROLE_LOCAL_ADMIN, purpose "HOPERAT", a fresh random
+ * session id, client "local".  Fills *l; l->ctx points into l. */
+void vault_ctx_local_admin(vault_ctx_local *l) DV_NONNULL(1);
+#define VAULT_ROLE_LOCAL_ADMIN "local-admin"
+
+/* True when every field is set (non-NULL, non-empty, at most 255 bytes, printable ASCII). */
+int vault_ctx_valid(const vault_ctx *ctx);
+
+/* ---- creating and opening ---------------------------------------------------------------- */
+
+/* Where the KEK comes from.  key_file NULL: the config's path, else DIR.kek.  pass_env: name of
+ * an environment variable holding the passphrase (passphrase vaults only). */
+typedef struct vault_kek_src {
+    const char *key_file;
+    const char *pass_env;
+} vault_kek_src;
+
+typedef struct vault_init_opts {
+    const char *dir;    /* must not exist, or be an empty folder */
+    vault_kek_src kek;  /* key_file: used when it exists, created when not; NULL: DIR.kek,
+                           which must not exist.  pass_env: passphrase mode instead */
+    const char *cipher; /* "aes256gcm", "xchacha20poly1305", "sm4"; NULL: the CPU's best */
+    const char *admin;  /* administrator account name; NULL: "admin" */
+    const char *pkcs11; /* PKCS#11 URI: DV_EUNSUPPORTED in this build */
+} vault_init_opts;
+
+#define VAULT_PASSWORD_LEN 20
+#define VAULT_PATH_MAX     4096
+
+typedef struct vault_init_result {
+    char key_file[VAULT_PATH_MAX];               /* key file used or created ("" passphrase) */
+    int key_file_created;                        /* 1 when init created it */
+    char admin[65];                              /* the administrator's account name */
+    char admin_password[VAULT_PASSWORD_LEN + 1]; /* one-time password: print once, then wipe */
+} vault_init_result;
+
+/* Creates a vault (see the layout above) with one administrator whose random one-time password
+ * (must be changed at first use) goes to res.  On failure everything created is removed. */
+dv_err vault_init(const vault_ctx *ctx, const vault_init_opts *o, vault_init_result *res,
+                  dv_errinfo *ei) DV_WUR DV_NONNULL(2, 3);
+
+/* Opens a vault.  A wrong KEK: DV_ECRYPTO "the key does not open this vault"; a key file
+ * readable by others: DV_EPERM; a config that does not parse: DV_EMALFORMED naming the line
+ * (nothing is created or changed then).  Finishes a key rotation a crash interrupted. */
+dv_err vault_open(const char *dir, const vault_kek_src *kek, vault **out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3);
+/* Wipes the keys and closes everything.  v may be NULL. */
+void vault_close(vault *v);
+
+/* The vault's folder (as given to vault_open). */
+const char *vault_dir(const vault *v) DV_NONNULL(1);
+
+/* ---- import ------------------------------------------------------------------------------ */
+
+typedef enum vault_import_status {
+    VAULT_IMPORTED = 0,
+    VAULT_REPLACED,  /* --replace: an instance with this SOP Instance UID was overwritten */
+    VAULT_DUPLICATE, /* an instance with this SOP Instance UID is already stored: skipped */
+    VAULT_REJECTED,  /* bad input: nothing stored; detail in ei */
+    VAULT_NOT_IMAGE  /* a DICOMDIR given inside a folder walk: skipped */
+} vault_import_status;
+
+#define VAULT_IMPORT_REPLACE 0x1u
+#define VAULT_IMPORT_MAX     ((size_t)2 << 30) /* largest file imported: 2 GiB */
+
+/* Imports one DICOM file held in memory and commits it (object stored, index rows committed)
+ * before returning.  *status says what happened.  Bad input gives VAULT_REJECTED with DV_OK
+ * returned and the reason in ei, and changes nothing; a non-OK return is a failure of the
+ * vault itself (I/O, database) and nothing of this file is left behind. */
+dv_err vault_import_mem(vault *v, const vault_ctx *ctx, const uint8_t *p, size_t len,
+                        unsigned flags, vault_import_status *status, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3, 6);
+
+/* Walks files, folders (recursively, symlinks not followed) and DICOMDIRs (a DICOMDIR given as
+ * a path imports the files its records reference; one met inside a folder is skipped, the
+ * walk finds its files).  Files are committed in batches (64 files or 1 s): fn is called for
+ * each file with its outcome once its batch is committed, so a file reported VAULT_IMPORTED is
+ * durable.  e/ei: why a file was rejected (DV_OK otherwise).  Returns DV_OK unless the vault
+ * itself failed (then the open batch is rolled back and its objects deleted). */
+typedef void (*vault_walk_fn)(void *cb, const char *path, vault_import_status st, dv_err e,
+                              const dv_errinfo *ei);
+dv_err vault_import_paths(vault *v, const vault_ctx *ctx, char *const *paths, size_t npaths,
+                          unsigned flags, vault_walk_fn fn, void *cb, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3, 6);
+
+/* ---- find ----------------------------------------------------------------------------------- */
+
+typedef enum vault_level {
+    VAULT_LEVEL_PATIENT = 1,
+    VAULT_LEVEL_STUDY = 2,
+    VAULT_LEVEL_SERIES = 3,
+    VAULT_LEVEL_INSTANCE = 4
+} vault_level;
+
+/* Every field may be NULL (no filter). */
+typedef struct vault_query {
+    vault_level level;
+    const char *patient_id;
+    const char *patient_name; /* exact (normalised), or with * and ? wildcards */
+    const char *study_date;   /* YYYYMMDD, YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD- */
+    const char *modality;
+    const char *accession;
+    const char *study_uid;
+    const char *series_uid;
+    const char *sop_uid;
+    uint64_t limit; /* 0: no limit */
+} vault_query;
+
+/* Wildcard name search decrypts the names of at most this many candidate patients. */
+#define VAULT_NAME_CANDIDATES_MAX 100000u
+
+/* One result: the attributes of the row's level and its parents, UTF-8, "" when absent.
+ * Only valid during the callback.  `ids` are the index ids (no PHI). */
+typedef struct vault_result {
+    vault_level level;
+    int64_t patient_id, study_id, series_id, instance_id;
+    const char *PatientName, *PatientID, *PatientBirthDate, *PatientSex;
+    const char *StudyInstanceUID, *StudyDate, *StudyTime, *AccessionNumber, *StudyDescription;
+    const char *ReferringPhysicianName, *InstitutionName, *StudyID, *ModalitiesInStudy;
+    const char *SeriesInstanceUID, *Modality, *SeriesNumber, *SeriesDescription;
+    const char *SOPInstanceUID, *SOPClassUID, *InstanceNumber, *TransferSyntaxUID;
+    const char *object_key;
+    uint32_t frames;
+    uint64_t size;
+} vault_result;
+
+typedef dv_err (*vault_result_fn)(void *cb, const vault_result *r);
+
+/* Runs a query; fn gets each matching row (deduplicated at q->level).  DV_EINVAL for a bad
+ * date range or level, DV_ELIMIT when a wildcard name search has too many candidates. */
+dv_err vault_find(vault *v, const vault_ctx *ctx, const vault_query *q, vault_result_fn fn,
+                  void *cb, uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3, 4);
+
+/* ---- export ----------------------------------------------------------------------------- */
+
+typedef enum vault_sel { VAULT_SEL_STUDY = 1, VAULT_SEL_SERIES, VAULT_SEL_INSTANCE } vault_sel;
+
+/* Calls fn with the exact bytes imported, for each instance of the selection (one study,
+ * series or instance given by its UID).  DV_ENOTFOUND when the UID is not stored; DV_ETAMPER
+ * naming the instance id and object key when an object fails to authenticate. */
+typedef dv_err (*vault_object_fn)(void *cb, const char *sop_uid, int64_t instance_id,
+                                  const uint8_t *p, size_t len, dv_errinfo *ei);
+dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                    vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 4, 5);
+
+/* Exports the selection into the folder outdir (created 0700 when absent) as
+ * <SOPInstanceUID>.dcm files, mode 0600, each written atomically. */
+dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                        const char *outdir, uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5);
+
+/* ---- keys --------------------------------------------------------------------------------- */
+
+/* Key rotation (key-file vaults): creates a new KEK in new_key_file (NULL: <current>.new, which
+ * is renamed over the current key file at the end), re-wraps every data key and keys.sealed
+ * under it in one index transaction, then destroys the old key file (overwritten with random
+ * bytes, fsync, unlink).  A crash at any point leaves a vault that the old or the new key file
+ * opens (vault_open finishes the rotation).  *n: data keys re-wrapped.  *new_path (may be
+ * NULL, VAULT_PATH_MAX bytes) receives the key file in use afterwards. */
+dv_err vault_key_rotate(vault *v, const vault_ctx *ctx, const char *new_key_file, uint64_t *n,
+                        char *new_path, dv_errinfo *ei) DV_WUR DV_NONNULL(1);
+
+/* ---- shredding, certificates, retention ------------------------------------------------------ */
+
+typedef struct vault_shred_result {
+    uint64_t series, instances, bytes;
+    int64_t cert_id;
+    char pseudonym[65]; /* hex HMAC of the StudyInstanceUID under the pseudonym key */
+} vault_shred_result;
+
+/* Crypto-shreds a study: its wrapped data key, index rows (secure_delete, then a WAL
+ * checkpoint) and objects are destroyed, and a destruction certificate signed with the audit
+ * signing key (Ed25519) is stored.  reason: operator text, 1..1000 bytes, no patient data. */
+dv_err vault_shred_study(vault *v, const vault_ctx *ctx, const char *study_uid, const char *reason,
+                         vault_shred_result *res, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3, 4, 5);
+
+/* Each stored certificate with its JSON body and whether its signature verifies (fn may be
+ * NULL: only count).  *n (may be NULL): certificates; *bad (may be NULL): failing signatures. */
+typedef dv_err (*vault_cert_fn)(void *cb, int64_t id, const char *body, int verified);
+dv_err vault_certificates(vault *v, const vault_ctx *ctx, vault_cert_fn fn, void *cb, uint64_t *n,
+                          uint64_t *bad, dv_errinfo *ei) DV_WUR DV_NONNULL(1);
+
+/* The audit signing public key (Ed25519, 32 bytes), to verify certificates elsewhere. */
+void vault_sign_public_key(const vault *v, uint8_t pk[32]) DV_NONNULL(1, 2);
+
+/* Retention: a study whose StudyDate + the longest rule among its modalities is before today
+ * (UTC) has expired.  fn is told about each expired study (and about studies kept because they
+ * have no date when a rule would apply); unless dry_run, each expired study is shredded with
+ * reason "retention" after fn returns. */
+typedef struct vault_retention_item {
+    const char *study_uid;
+    const char *study_date; /* "" when absent */
+    const char *modalities;
+    unsigned years; /* the rule that applies */
+    int expired;    /* 1 expired, 0 kept (no date) */
+    int shredded;   /* 1 when shredded by this run */
+} vault_retention_item;
+typedef void (*vault_retention_fn)(void *cb, const vault_retention_item *it);
+dv_err vault_retention_run(vault *v, const vault_ctx *ctx, int dry_run, vault_retention_fn fn,
+                           void *cb, uint64_t *expired, dv_errinfo *ei) DV_WUR DV_NONNULL(1);
+
+/* ---- check --------------------------------------------------------------------------------- */
+
+typedef struct vault_check_result {
+    uint64_t patients, studies, series, instances, bytes, certs;
+    uint64_t bad_objects; /* missing, or fail to open/authenticate */
+    uint64_t bad_records; /* sealed index records or data keys that do not open */
+    uint64_t orphans;     /* objects without an index row */
+    uint64_t tmp_files;   /* leftover temporary files */
+    uint64_t repaired;    /* orphans + tmp files removed by repair */
+} vault_check_result;
+
+/* One problem, for the report: kind ("object", "record", "orphan", "tmp"), the instance id (0
+ * when none), the object key ("" when none) and what is wrong.  No PHI. */
+typedef void (*vault_problem_fn)(void *cb, const char *kind, int64_t id, const char *key,
+                                 const char *what);
+dv_err vault_check(vault *v, const vault_ctx *ctx, int repair, vault_problem_fn fn, void *cb,
+                   vault_check_result *res, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 6);
+
+#endif
