@@ -99,7 +99,7 @@ static size_t fields_of(const vault_result *r, field *f)
 static void table_row(const find_ui *u, const field *f, size_t n, int header)
 {
     size_t i;
-    int first = 1;
+    int first = 1, w;
 
     for (i = 0; i < n; i++) {
         if (!f[i].width || f[i].min > u->level)
@@ -107,8 +107,10 @@ static void table_row(const find_ui *u, const field *f, size_t n, int header)
         /* UIDs are printed whole, only in the deepest level's column */
         if (f[i].width == 1 && f[i].min != u->level)
             continue;
-        printf("%s%-*s", first ? "" : " ", f[i].width == 1 ? 0 : f[i].width,
-               header ? f[i].name : f[i].val);
+        w = f[i].width == 1 ? 0 : f[i].width;
+        if (w && strlen(f[i].name) > (size_t)w)
+            w = (int)strlen(f[i].name); /* a column is at least as wide as its heading */
+        printf("%s%-*s", first ? "" : " ", w, header ? f[i].name : f[i].val);
         first = 0;
     }
     putchar('\n');
