@@ -21,6 +21,7 @@
 #include "dicom/dump.h"
 #include "dicom/pixel.h"
 #include "render/render.h"
+#include "cli/demo_vault.h"
 
 #include "common/banned.h"
 
@@ -39,6 +40,7 @@ typedef struct demo_ctx {
     uint32_t xr_index; /* the radiograph among them */
     synth_box boxes[SYNTH_MAX_TEXTS];
     uint32_t nboxes;
+    int keep_vault; /* --out or --keep: leave DIR/vault and DIR/vault.kek */
 } demo_ctx;
 
 typedef struct demo_step {
@@ -431,6 +433,25 @@ static int step_decode(demo_ctx *c)
     return 0;
 }
 
+/* ---- step: vault -------------------------------------------------------------------------- */
+
+static int step_vault(demo_ctx *c)
+{
+    demo_vault_in in;
+
+    memset(&in, 0, sizeof(in));
+    in.dir = c->dir;
+    in.files = c->files;
+    in.nfiles = c->ndicom;
+    in.study_uid = c->st.study_uid;
+    in.patient_id = c->st.patient_id;
+    in.patient_name = c->st.patient_name;
+    in.birth_date = c->st.birth_date;
+    in.accession = c->st.accession;
+    in.keep = c->keep_vault;
+    return demo_vault_step(&in);
+}
+
 /* ---- driver ------------------------------------------------------------------------------- */
 
 static const demo_step steps[] = {
@@ -440,6 +461,8 @@ static const demo_step steps[] = {
      step_transcode},
     {"render", "render the radiograph and a CT slice to PNG", step_render},
     {"decode", "decode every frame and check values and burned-in text", step_decode},
+    {"vault", "seal the study in a new vault, find, export byte for byte, check, scan for PHI",
+     step_vault},
 };
 
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
@@ -628,6 +651,7 @@ int cmd_demo(int argc, char **argv)
         free(c);
         return DV_EXIT_IO;
     }
+    c->keep_vault = out_dir || keep;
     synth_study_init(&c->st, c->seed);
     printf("dcmvault demo: synthetic data only, seed %llu (no real patient)\n",
            (unsigned long long)c->seed);
