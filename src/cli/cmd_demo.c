@@ -537,7 +537,7 @@ static int parse_args(int argc, char **argv, demo_ctx *c, const char **out_dir, 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out")) {
             /* --out alone (last, or before another option) means ./demo-out */
-            if (i + 1 < argc && argv[i + 1][0] && strncmp(argv[i + 1], "--", 2))
+            if (i + 1 < argc && argv[i + 1][0] && strncmp(argv[i + 1], "--", 2) != 0)
                 *out_dir = argv[++i];
             else
                 *out_dir = "demo-out";

@@ -176,7 +176,7 @@ static int use_vault(vault *v, const vault_ctx *ctx, const demo_vault_in *in)
         return fail("check", e, &ei);
     printf("      check: %llu instances open and authenticate, %llu problems\n",
            (unsigned long long)cr.instances,
-           (unsigned long long)(cr.bad_objects + cr.bad_records + cr.orphans + cr.tmp_files));
+           (unsigned long long)cr.bad_objects + cr.bad_records + cr.orphans + cr.tmp_files);
     if (n != in->nfiles || nexp != in->nfiles || x.identical != nexp || cr.bad_objects ||
         cr.bad_records || cr.orphans)
         return fail("results", DV_ETAMPER, NULL);
@@ -186,6 +186,7 @@ static int use_vault(vault *v, const vault_ctx *ctx, const demo_vault_in *in)
 static int scan_vault(const char *vdir, const demo_vault_in *in)
 {
     scan s;
+    int rc;
 
     char name[80], *eq;
 
@@ -203,7 +204,9 @@ static int scan_vault(const char *vdir, const demo_vault_in *in)
     s.needles[s.n++] = in->birth_date;
     s.needles[s.n++] = in->accession;
     g_scan = &s;
-    if (nftw(vdir, scan_entry, 16, FTW_PHYS) != 0) {
+    rc = nftw(vdir, scan_entry, 16, FTW_PHYS);
+    g_scan = NULL;
+    if (rc != 0) {
         fprintf(stderr, "dcmvault demo: vault: cannot read the vault folder\n");
         return -1;
     }

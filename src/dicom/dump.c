@@ -178,7 +178,7 @@ static dv_err fmt_hex_bytes(dumper *d, const uint8_t *val, uint32_t len)
         *o++ = (uint8_t)hex[val[i] & 15];
     }
     if (n < len) {
-        memcpy(o, "\\...", 4);
+        memcpy(o, "\\...", 4); /* NOLINT(bugprone-not-null-terminated-result): NUL added below */
         o += 4;
     }
     d->line.len = (size_t)(o - d->line.p);
@@ -246,6 +246,7 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
         *o++ = ' ';
         for (; ll < 3; ll++)
             *o++ = ' ';
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): NUL added below */
         memcpy(o, len, strlen(len));
         o += strlen(len);
         *o++ = ',';
@@ -254,6 +255,7 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
         while (nl)
             *o++ = (uint8_t)num[--nl];
         *o++ = ' ';
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): NUL added below */
         memcpy(o, kw, kl);
         o += kl;
         *o++ = '\n';
