@@ -167,21 +167,23 @@ int cmd_init(int argc, char **argv)
 
 static void key_help(FILE *out)
 {
-    fprintf(out,
-            "usage: dcmvault key rotate [OPTIONS] [--new-key-file PATH]\n"
-            "Creates a new key-encryption key, re-wraps every study's data key and the vault's\n"
-            "secrets under it in one transaction, then destroys the old key file (overwritten\n"
-            "with random bytes, then removed).  By default the new key replaces the old one at\n"
-            "the same path; with --new-key-file it lives at PATH and the config names it.  A\n"
-            "copy of the old key file opens nothing afterwards.  Key-file vaults "
-            "only.\n" CLI_VAULT_OPTS_HELP
-            "Exit status: 0 rotated, 2 usage, 3 I/O, 4 key refused, 5 internal.\n");
+    fprintf(
+        out,
+        "usage: dcmvault key rotate [OPTIONS] [--new-key-file PATH | --new-passphrase-env VAR]\n"
+        "Creates a new key-encryption key, re-wraps every study's data key and the vault's\n"
+        "secrets under it in one transaction, then destroys the old key file (overwritten\n"
+        "with random bytes, then removed).  By default the new key replaces the old one at\n"
+        "the same path; with --new-key-file it lives at PATH and the config names it.  A\n"
+        "copy of the old key file opens nothing afterwards.  A passphrase vault takes its\n"
+        "new passphrase from $VAR (--new-passphrase-env, at least 12 characters) and a new\n"
+        "salt; the old passphrase opens nothing afterwards.\n" CLI_VAULT_OPTS_HELP
+        "Exit status: 0 rotated, 2 usage, 3 I/O, 4 key refused, 5 internal.\n");
 }
 
 int cmd_key(int argc, char **argv)
 {
     cli_vault_opts vo = {NULL, NULL, NULL};
-    const char *newk = NULL;
+    const char *newk = NULL, *newpass = NULL;
     char newpath[VAULT_PATH_MAX];
     vault_ctx_local lc;
     dv_errinfo ei;
@@ -206,6 +208,12 @@ int cmd_key(int argc, char **argv)
                 return DV_EXIT_USAGE;
             continue;
         }
+        if (!strcmp(argv[i], "--new-passphrase-env")) {
+            newpass = cli_opt_value("key", argc, argv, &i);
+            if (!newpass)
+                return DV_EXIT_USAGE;
+            continue;
+        }
         fprintf(stderr, "dcmvault key: unexpected argument '%s'\n", argv[i]);
         return DV_EXIT_USAGE;
     }
@@ -214,11 +222,24 @@ int cmd_key(int argc, char **argv)
         return rc;
     vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
-    e = vault_key_rotate(v, &lc.ctx, newk, &n, newpath, &ei);
+    if (newk && newpass) {
+        vault_close(v);
+        fprintf(stderr, "dcmvault key: --new-key-file and --new-passphrase-env exclude each "
+                        "other\n");
+        return DV_EXIT_USAGE;
+    }
+    e = newpass ? vault_key_rotate_passphrase(v, &lc.ctx, newpass, &n, &ei)
+                : vault_key_rotate(v, &lc.ctx, newk, &n, newpath, &ei);
     vault_close(v);
     if (e) {
         cli_report("key", vo.dir, e, &ei);
         return cli_exit_code(e);
+    }
+    if (newpass) {
+        printf("rotated: %llu data key(s) re-wrapped under the new passphrase; the old one opens "
+               "nothing\n",
+               (unsigned long long)n);
+        return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
     }
     printf("rotated: %llu data key(s) re-wrapped; key file now %s; the old key was destroyed\n",
            (unsigned long long)n, newpath);

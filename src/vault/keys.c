@@ -343,6 +343,9 @@ static dv_err open_parts(vault *v, const vault_kek_src *src, dv_errinfo *ei)
         if (e == DV_OK)
             ke = DV_OK;
     }
+    if (!ke && v->cfg.kek_mode == VAULT_KEK_PASSPHRASE && !vault_kek_current(v, &v->kek) &&
+        vault_rotate_recover_pass(v, src->pass_env, ei) == DV_OK)
+        ke = DV_OK; /* an interrupted passphrase rotation left dcmvault.conf.new */
     if (ke)
         return ke;
     if (!vault_kek_current(v, &v->kek))
@@ -390,6 +393,7 @@ void vault_close(vault *v)
     for (i = 0; i < v->npend; i++)
         free(v->pend[i].path);
     free(v->pend);
+    vault_access_free(v->acc);
     store_close(v->st);
     index_close(v->db);
     crypto_key_wipe(&v->kek);

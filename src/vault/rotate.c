@@ -199,3 +199,107 @@ dv_err vault_key_rotate(vault *v, const vault_ctx *ctx, const char *new_key_file
         (void)snprintf(new_path, VAULT_PATH_MAX, "%s", v->kek_path);
     return e;
 }
+
+/* ---- passphrase vaults -------------------------------------------------------------------
+ * The new salt is written to dcmvault.conf.new before the index commit and renamed over
+ * dcmvault.conf after it.  A crash in between leaves the index naming the new KEK while the
+ * config still holds the old salt: vault_open then tries the salt of dcmvault.conf.new with the
+ * passphrase it was given and finishes the rename (vault_rotate_recover_pass). */
+
+static dv_err conf_paths(const vault *v, char *cur, char *newp, dv_errinfo *ei)
+{
+    if (vault_path(cur, VAULT_PATH_MAX, v->dir, VAULT_CONF_NAME) ||
+        vault_path(newp, VAULT_PATH_MAX, v->dir, VAULT_CONF_NAME ".new"))
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "vault path too long");
+    return DV_OK;
+}
+
+static dv_err conf_rename(const char *newp, const char *cur, dv_errinfo *ei)
+{
+    if (rename(newp, cur) != 0)
+        return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot rename dcmvault.conf.new: %s",
+                       strerror(errno));
+    return vault_fsync_parent(cur, ei);
+}
+
+dv_err vault_rotate_recover_pass(vault *v, const char *pass_env, dv_errinfo *ei)
+{
+    char cur[VAULT_PATH_MAX], newp[VAULT_PATH_MAX];
+    vault_config nc;
+    crypto_key nk;
+    dv_buf b;
+    dv_err e;
+
+    if (conf_paths(v, cur, newp, ei) || access(newp, F_OK) != 0)
+        return DV_ENOTFOUND;
+    dv_buf_init(&b, 65536);
+    e = vault_read_file(newp, 65536, &b, NULL);
+    if (!e)
+        e = vault_config_parse_string((const char *)b.p, &nc, NULL);
+    dv_buf_release(&b);
+    if (!e && nc.kek_mode != VAULT_KEK_PASSPHRASE)
+        e = DV_EMALFORMED;
+    if (!e)
+        e = vault_passphrase(pass_env, nc.salt, &nk, NULL);
+    if (e)
+        return DV_ENOTFOUND;
+    if (!vault_kek_current(v, &nk)) {
+        crypto_key_wipe(&nk);
+        return DV_ENOTFOUND;
+    }
+    e = conf_rename(newp, cur, ei);
+    if (!e) {
+        crypto_key_wipe(&v->kek);
+        v->kek = nk;
+        v->cfg = nc;
+    }
+    sodium_memzero(&nk, sizeof(nk));
+    return e;
+}
+
+dv_err vault_key_rotate_passphrase(vault *v, const vault_ctx *ctx, const char *new_pass_env,
+                                   uint64_t *n, dv_errinfo *ei)
+{
+    char cur[VAULT_PATH_MAX], newp[VAULT_PATH_MAX];
+    vault_config nc;
+    crypto_key nk;
+    dv_buf b;
+    dv_err e;
+
+    e = vault_enter(v, ctx, "key-rotate", NULL, ei);
+    if (e)
+        return e;
+    if (v->cfg.kek_mode != VAULT_KEK_PASSPHRASE)
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
+                       "this vault's key is a key file: use --new-key-file or no option");
+    e = conf_paths(v, cur, newp, ei);
+    if (e)
+        return e;
+    nc = v->cfg;
+    crypto_random(nc.salt, sizeof(nc.salt));
+    e = vault_passphrase(new_pass_env, nc.salt, &nk, ei);
+    if (e)
+        return e;
+    dv_buf_init(&b, 65536);
+    e = vault_config_format(&nc, &b);
+    if (!e)
+        e = vault_write_atomic(newp, b.p, b.len, 0600, ei);
+    dv_buf_release(&b);
+    if (!e) {
+        e = rotate_commit(v, &nk, n, ei);
+        if (e)
+            (void)unlink(newp); /* not committed: the old salt and passphrase stay current */
+    }
+    if (!e)
+        e = conf_rename(newp, cur, ei); /* on failure the .new stays: vault_open finishes */
+    if (e) {
+        crypto_key_wipe(&nk);
+        return e;
+    }
+    crypto_key_wipe(&v->kek);
+    v->kek = nk;
+    v->cfg = nc;
+    sodium_memzero(&nk, sizeof(nk));
+    crypto_key_lock(&v->kek);
+    return DV_OK;
+}

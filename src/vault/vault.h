@@ -210,6 +210,13 @@ dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const cha
  * NULL, VAULT_PATH_MAX bytes) receives the key file in use afterwards. */
 dv_err vault_key_rotate(vault *v, const vault_ctx *ctx, const char *new_key_file, uint64_t *n,
                         char *new_path, dv_errinfo *ei) DV_WUR DV_NONNULL(1);
+/* Key rotation (passphrase vaults): a new random salt and the new passphrase from the
+ * environment variable new_pass_env give the new KEK (Argon2id); every data key and
+ * keys.sealed are re-wrapped under it in one index transaction, then the config takes the new
+ * salt.  The old passphrase opens nothing afterwards; a crash leaves a vault that the old or
+ * the new passphrase opens (vault_open finishes the rotation). */
+dv_err vault_key_rotate_passphrase(vault *v, const vault_ctx *ctx, const char *new_pass_env,
+                                   uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
 
 /* ---- shredding, certificates, retention ------------------------------------------------------ */
 
@@ -267,5 +274,120 @@ typedef void (*vault_problem_fn)(void *cb, const char *kind, int64_t id, const c
                                  const char *what);
 dv_err vault_check(vault *v, const vault_ctx *ctx, int repair, vault_problem_fn fn, void *cb,
                    vault_check_result *res, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 6);
+
+/* ---- accounts, sessions, grants, approvals, alerts (issue 5; docs/access.md) ---------------
+ * A session token (vault_login) goes in ctx->session; ctx->purpose is an HL7 purpose-of-use
+ * code or "default" (the session's); ctx->user and ctx->role are informational (the session
+ * decides who).  Every function below but vault_login decides its action with access_decide
+ * through the vault's gate (DV_EPERM with the reason when refused). */
+
+#define VAULT_TOKEN_LEN 64
+
+typedef struct vault_login_res {
+    char token[VAULT_TOKEN_LEN + 1]; /* secret: give it only to the user (a 0600 file) */
+    int must_change;                 /* only vault_passwd works until the password is changed */
+    int mfa;                         /* the second factor was given */
+    int totp_enrolled;               /* 1 when the account has an active second factor */
+    char roles[256];
+} vault_login_res;
+
+/* Checks user's password and TOTP code (NULL or "" when none) and opens a session.  Lockout
+ * after repeated failures (a locked account is refused even with the right password); every
+ * attempt is recorded.  The first login with a code after vault_totp_enrol activates it. */
+dv_err vault_login(vault *v, const char *user, const char *password, const char *totp,
+                   const char *client, vault_login_res *res, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3, 6);
+/* Ends the session of token (no error when there is none). */
+dv_err vault_logout(vault *v, const char *token, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+
+typedef struct vault_whoami {
+    char user[65], roles[256], team[65], purpose[32];
+    int mfa, must_change, suspended;
+    int64_t expires;
+} vault_whoami;
+dv_err vault_whoami_get(vault *v, const vault_ctx *ctx, vault_whoami *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3);
+
+/* Changes the password of the session's own account (old must verify; the rules apply). */
+dv_err vault_passwd(vault *v, const vault_ctx *ctx, const char *old_pw, const char *new_pw,
+                    dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+/* Enrols a new TOTP secret for the session's own account (base32 and otpauth:// URI out); it
+ * becomes active at the next login with a code.  An account with an active factor must be in
+ * a session opened with it. */
+dv_err vault_totp_enrol(vault *v, const vault_ctx *ctx, char b32[64], char uri[512],
+                        dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+
+typedef struct vault_user_info {
+    const char *name, *roles, *team;
+    int must_change, disabled, suspended, totp, locked;
+    int64_t last_login;
+} vault_user_info;
+typedef dv_err (*vault_user_fn)(void *cb, const vault_user_info *u);
+/* User administration (administrators).  add: roles "radiologist,technologist"; the one-time
+ * password (VAULT_PASSWORD_LEN characters) goes to pw. */
+dv_err vault_user_add(vault *v, const vault_ctx *ctx, const char *name, const char *roles,
+                      const char *team, char pw[VAULT_PASSWORD_LEN + 1], dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3, 4, 6);
+dv_err vault_user_list(vault *v, const vault_ctx *ctx, vault_user_fn fn, void *cb,
+                       dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3);
+dv_err vault_user_disable(vault *v, const vault_ctx *ctx, const char *name, int on,
+                          dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3);
+dv_err vault_user_reset(vault *v, const vault_ctx *ctx, const char *name, int totp,
+                        char pw[VAULT_PASSWORD_LEN + 1], dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3, 5);
+
+typedef struct vault_grant_in {
+    const char *grantee; /* user, or team when group */
+    int group;
+    const char *study_uid; /* one of these two */
+    const char *patient_id;
+    int64_t until; /* unix seconds */
+    const char *reason;
+} vault_grant_in;
+typedef struct vault_grant_info {
+    int64_t id, created, expires;
+    const char *grantee, *source, *reason, *created_by;
+    int group, patient;
+    char target[17]; /* the first 8 bytes of the target's blind index, hex: no identifier */
+} vault_grant_info;
+typedef dv_err (*vault_grant_fn)(void *cb, const vault_grant_info *g);
+dv_err vault_grant(vault *v, const vault_ctx *ctx, const vault_grant_in *g, int64_t *id,
+                   dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3);
+dv_err vault_revoke(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2);
+/* Valid grants of user (NULL: everyone's). */
+dv_err vault_grants(vault *v, const vault_ctx *ctx, const char *user, vault_grant_fn fn, void *cb,
+                    dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 4);
+/* Break-glass: opens a study for the session's user for a limited time, with a reason (no
+ * patient data in it); raises an alert.  *id: the opening. */
+dv_err vault_breakglass(vault *v, const vault_ctx *ctx, const char *study_uid, const char *reason,
+                        int64_t *id, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+
+typedef struct vault_approval_info {
+    int64_t id, created, decided;
+    const char *requester, *action, *reason, *state, *decided_by;
+    uint64_t studies, patients, bytes;
+} vault_approval_info;
+typedef dv_err (*vault_approval_fn)(void *cb, const vault_approval_info *a);
+dv_err vault_approvals(vault *v, const vault_ctx *ctx, int pending_only, vault_approval_fn fn,
+                       void *cb, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 4);
+/* Approves (approve = 1) or denies another user's pending request. */
+dv_err vault_approval_decide(vault *v, const vault_ctx *ctx, int64_t id, int approve,
+                             dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+
+typedef struct vault_alert_info {
+    int64_t id, time, acked;
+    const char *user, *rule, *detail, *acked_by;
+    int severity;
+} vault_alert_info;
+typedef dv_err (*vault_alert_fn)(void *cb, const vault_alert_info *a);
+dv_err vault_alerts(vault *v, const vault_ctx *ctx, int open_only, vault_alert_fn fn, void *cb,
+                    dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 4);
+dv_err vault_alert_ack(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2);
+/* Lifts user's suspension on the session user's behalf; *lifted = 1 once an administrator and
+ * a privacy officer have both lifted it. */
+dv_err vault_lift(vault *v, const vault_ctx *ctx, const char *user, int *lifted,
+                  dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
 
 #endif

@@ -146,6 +146,7 @@ struct vault {
     double batch_start;
     vault_walk_fn walk_fn;
     void *walk_cb;
+    struct vault_access *acc; /* access state (gate.c), made on first use; NULL before */
 };
 
 /* import.c, used by walk.c: imports one file into the open batch (opening one if needed) and
@@ -174,6 +175,8 @@ dv_err vault_store_kek_check(vault *v, const crypto_key *kek, dv_errinfo *ei) DV
 /* rotate.c: finishes a rotation that a crash interrupted, when <key file>.new is the current
  * KEK; sets v->kek.  DV_ENOTFOUND when there is nothing to finish. */
 dv_err vault_rotate_recover(vault *v, dv_errinfo *ei) DV_WUR;
+/* Passphrase vaults: finishes a rotation interrupted after its commit (see rotate.c). */
+dv_err vault_rotate_recover_pass(vault *v, const char *pass_env, dv_errinfo *ei) DV_WUR;
 
 /* Blind index of a value in a domain ("pid", "name", "study-uid", ...). */
 void vault_blind(const vault *v, const char *domain, const char *s, uint8_t out[INDEX_BI_BYTES]);
@@ -199,6 +202,21 @@ dv_err vault_enter(vault *v, const vault_ctx *ctx, const char *event, const char
 /* shred.c, used by retention.c */
 dv_err vault_shred_row(vault *v, const vault_ctx *ctx, const index_row *row, const char *uid,
                        const char *reason, vault_shred_result *res, dv_errinfo *ei) DV_WUR;
+
+/* gate.c: the access gate every vault_* entry passes (docs/access.md).  The object a request
+ * is about: a study (blind indexes of the study and its patient, NULL when none), the owner
+ * of a GRANT/APPROVE/LIFT target, and an export's size. */
+typedef struct vault_gate_obj {
+    const uint8_t *study_bi, *patient_bi;
+    const char *owner;
+    uint64_t studies, patients, bytes;
+} vault_gate_obj;
+/* Opens ctx's session (ctx->session is the token), decides action on o (may be NULL) with
+ * access_decide, records the decision, and returns DV_OK when allowed; DV_EPERM with the reason
+ * when denied; DV_EPERM naming a pending request when it needs approval. */
+dv_err vault_gate(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
+                  dv_errinfo *ei) DV_WUR;
+void vault_access_free(struct vault_access *acc);
 
 double vault_now(void); /* monotonic seconds */
 /* readdir() for the vault's own short-lived, single-thread DIR streams. */

@@ -58,6 +58,33 @@ check "an open after an interrupted rotation finishes it" test $? -eq 0
 check "the new key is in place and .new is gone" \
   bash -c "[ ! -e '$V2.kek.new' ] && [ ! -e '$V2/keys.sealed.new' ] && ! cmp -s '$V2.kek' v2.old"
 
+# ---- passphrase vaults ------------------------------------------------------------------------
+export PASS_OLD='an old passphrase, long enough' PASS_NEW='the new passphrase, also long'
+V3=$TMP/v3
+"$DV" init "$V3" --passphrase-env PASS_OLD >/dev/null 2>&1
+"$DV" import --vault "$V3" --passphrase-env PASS_OLD "$CT" >/dev/null 2>&1
+cp "$V3/dcmvault.conf" v3.conf.old
+"$DV" key rotate --vault "$V3" --passphrase-env PASS_OLD --new-passphrase-env PASS_NEW >p.out 2>&1
+check "passphrase rotation exits 0 and re-wraps the data key" grep -q 'rotated: 1 data key' p.out
+check "the config holds a new salt" bash -c "! cmp -s v3.conf.old '$V3/dcmvault.conf'"
+"$DV" check --vault "$V3" --passphrase-env PASS_OLD >/dev/null 2>err3
+check "the old passphrase no longer opens the vault (exit 4)" test $? -eq 4
+"$DV" export --vault "$V3" --passphrase-env PASS_NEW --study "$CT_STUDY" -o exp3 >/dev/null 2>&1
+check "the new passphrase exports byte for byte" cmp -s "exp3/$(sop_of "$CT").dcm" "$CT"
+"$DV" key rotate --vault "$V3" --passphrase-env PASS_NEW --new-key-file x.kek >/dev/null 2>&1
+check "a key file cannot be asked of a passphrase vault (usage or refusal)" test $? -ne 0
+# interrupted after the commit: the index names the new KEK, the config still has the old salt
+mv "$V3/dcmvault.conf" "$V3/dcmvault.conf.new"
+cp v3.conf.old "$V3/dcmvault.conf"
+"$DV" check --vault "$V3" --passphrase-env PASS_OLD >/dev/null 2>&1
+check "mid-rotation, the old passphrase still opens nothing" test $? -eq 4
+"$DV" check --vault "$V3" --passphrase-env PASS_NEW >/dev/null 2>&1
+check "the new passphrase opens the vault mid-rotation" test $? -eq 0
+check "... and that open finished the rotation (new salt in place, no .new left)" \
+  bash -c "[ ! -e '$V3/dcmvault.conf.new' ] && ! cmp -s v3.conf.old '$V3/dcmvault.conf'"
+"$DV" check --vault "$V3" --passphrase-env PASS_NEW >/dev/null 2>&1
+check "and the vault checks clean afterwards" test $? -eq 0
+
 # ---- shred -----------------------------------------------------------------------------------
 "$DV" find --study "$CT_STUDY" --level instance --json >ct.json
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["ObjectKey"])' ct.json)
