@@ -3,7 +3,7 @@
 # `make fuzz` runs the libFuzzer targets; `make bench` the benchmarks; `make lint` the linters.
 
 CC       ?= gcc
-PKGS     := libsodium sqlite3 zlib libjpeg libopenjp2 charls libpng16 inih libcrypto freetype2
+PKGS     := libsodium sqlite3 zlib libjpeg libopenjp2 charls libpng16 inih libcrypto libssl freetype2 liboath
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -13,10 +13,10 @@ OPT      ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -Isrc -Ibuild/gen $(PKG_CFLAGS) $(CFLAGS)
 
 B        := build
-GEN_C    := $(B)/gen/dict_gen.c
+GEN_C    := $(B)/gen/dict_gen.c $(B)/gen/common_pw_gen.c
 LIB_SRC  := $(filter-out src/cli/main.c,$(shell find src -name '*.c' | sort))
-LIB_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC)) $(B)/obj/gen/dict_gen.o
-ASAN_OBJ := $(patsubst src/%.c,$(B)/asan/%.o,$(LIB_SRC)) $(B)/asan/gen/dict_gen.o
+LIB_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
+ASAN_OBJ := $(patsubst src/%.c,$(B)/asan/%.o,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/asan/gen/%.o,$(GEN_C))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRC))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -32,11 +32,16 @@ all: $(B)/dcmvault
 deps:
 	bash scripts/deps.sh
 
-$(GEN_C): data/dicom-dictionary.tsv tools/gen_dict.py
+# generated code: produced by the build from data, never committed
+$(B)/gen/dict_gen.c: data/dicom-dictionary.tsv tools/gen_dict.py
 	@mkdir -p $(dir $@)
 	python3 tools/gen_dict.py $< $@
 
-$(B)/obj/gen/dict_gen.o: $(GEN_C)
+$(B)/gen/common_pw_gen.c: data/common-passwords.txt tools/gen_common_pw.py
+	@mkdir -p $(dir $@)
+	python3 tools/gen_common_pw.py c $< $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -c $< -o $@
 
@@ -52,7 +57,7 @@ $(B)/dcmvault: $(B)/obj/cli/main.o $(B)/libdcmvault.a
 	$(CC) $(CFLAGS_ALL) $^ $(PKG_LIBS) $(LDFLAGS) -o $@
 
 # ---- sanitizer build for the unit tests -------------------------------------------------
-$(B)/asan/gen/dict_gen.o: $(GEN_C)
+$(B)/asan/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -Wno-missing-prototypes -c $< -o $@
 
@@ -82,9 +87,10 @@ unit: $(UNIT_BIN)
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------------------
 FUZZ_CFLAGS = $(CSTD) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -Isrc -Ibuild/gen \
               $(PKG_CFLAGS) -Wall -Wextra -Werror -Wno-missing-field-initializers
-FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzzobj/%.o,$(LIB_SRC)) $(B)/fuzzobj/gen/dict_gen.o
+FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzzobj/%.o,$(LIB_SRC)) \
+            $(patsubst $(B)/gen/%.c,$(B)/fuzzobj/gen/%.o,$(GEN_C))
 
-$(B)/fuzzobj/gen/dict_gen.o: $(GEN_C)
+$(B)/fuzzobj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 

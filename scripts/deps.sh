@@ -16,6 +16,8 @@ PKGS=(
   dcmtk dicom3tools libopenjp2-tools
   time # /usr/bin/time -v: peak RSS in bench/bench_parse.sh
   pngcheck libjpeg-turbo-progs  # render tests: independent PNG checker, djpeg
+  rsyslog rsyslog-gnutls libxml2-utils  # audit tests: TLS syslog collector, xmllint --schema
+  liboath-dev oathtool cracklib-runtime  # access: TOTP (liboath), its real peer, word list source
 )
 
 missing=()

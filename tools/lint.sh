@@ -18,7 +18,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-PKGS="libsodium sqlite3 zlib libjpeg libopenjp2 charls libpng16 inih libcrypto freetype2"
+PKGS="libsodium sqlite3 zlib libjpeg libopenjp2 charls libpng16 inih libcrypto libssl freetype2 liboath"
 SPDX='/* SPDX-License-Identifier: Apache-2.0 */'
 MAX_LINES=1200
 WARN_LINES=1000

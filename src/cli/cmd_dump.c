@@ -74,6 +74,15 @@ static int dump_one(const dump_opts *o, const char *path, int first)
     }
     if (!o->quiet)
         print_warnings(path, f);
+    if (!o->json) { /* streamed: memory stays flat however long the listing */
+        e = dcm_dump_file(f, o->flags, stdout);
+        if (e)
+            rc = e == DV_EIO ? DV_EXIT_IO : DV_EXIT_FAIL;
+        if (e && e != DV_EIO)
+            cli_report("dump", path, e, NULL);
+        dcm_file_free(f);
+        return rc;
+    }
     dv_buf_init(&out, (size_t)1 << 34);
     dv_errinfo_clear(&ei);
     if (o->json && !first)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_access.h"
 
 #include "common/banned.h"
 
@@ -27,6 +28,18 @@ static const command commands[] = {
     {"shred", cmd_shred, "crypto-shred a study with a signed destruction certificate"},
     {"retention", cmd_retention, "retention run: list or shred studies past their retention"},
     {"check", cmd_check, "verify every object and index record; --repair removes orphans"},
+    {"login", cmd_login, "open a session (password, TOTP); other commands use it"},
+    {"logout", cmd_logout, "end the session"},
+    {"whoami", cmd_whoami, "the session's user, roles, purpose and second factor"},
+    {"passwd", cmd_passwd, "change your password"},
+    {"user", cmd_user, "accounts: add, list, disable, enable, reset; totp enrols yours"},
+    {"grant", cmd_grant, "give a user or team a care relationship with a study or patient"},
+    {"revoke", cmd_revoke, "end a grant"},
+    {"grants", cmd_grants, "list valid grants (--mine, --user U)"},
+    {"approvals", cmd_approvals, "pending requests: list, approve, deny (four eyes)"},
+    {"alerts", cmd_alerts, "anomaly alerts: list, ack; lift a suspension"},
+    {"breakglass", cmd_breakglass, "open a study in an emergency, with a reason (alerted)"},
+    {"audit", cmd_audit, "the tamper-evident log: show, verify, prove, export, forward"},
 };
 
 static void usage(FILE *out)

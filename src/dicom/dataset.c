@@ -88,7 +88,7 @@ dcm_elem *dcm_ds_find(const dcm_ds *ds, uint32_t tag)
 
 static dv_err ds_grow(dcm_file *f, dcm_ds *ds)
 {
-    uint32_t ncap = ds->cap ? ds->cap * 2 : 16;
+    uint32_t ncap = ds->cap ? ds->cap * 2 : 4; /* items often hold a few elements */
     dcm_elem *ne;
 
     if (ncap < ds->cap || ncap > 0x7FFFFFFFu)

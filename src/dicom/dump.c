@@ -20,7 +20,10 @@ typedef struct dumper {
     dv_buf *out;
     unsigned flags;
     dv_buf line;
+    FILE *sink; /* when set, out is written there whenever it passes DUMP_FLUSH bytes */
 } dumper;
+
+#define DUMP_FLUSH (1u << 20)
 
 static uint32_t trimmed_len(const dcm_elem *el);
 
@@ -264,6 +267,11 @@ static dv_err finish_line(dumper *d, unsigned level, const char *len, unsigned v
     }
     e = dv_buf_add(d->out, d->line.p, d->line.len);
     dv_buf_reset(&d->line);
+    if (!e && d->sink && d->out->len >= DUMP_FLUSH) {
+        if (fwrite(d->out->p, 1, d->out->len, d->sink) != d->out->len)
+            return DV_EIO;
+        dv_buf_reset(d->out);
+    }
     return e;
 }
 
@@ -409,9 +417,33 @@ static dv_err dump_ds(dumper *d, const dcm_ds *ds, unsigned level)
     return DV_OK;
 }
 
+static dv_err dump_all(dumper *d, const dcm_file *f);
+
 dv_err dcm_dump(const dcm_file *f, unsigned flags, dv_buf *out)
 {
-    dumper d = {out, flags, {0}};
+    dumper d = {out, flags, {0}, NULL};
+
+    return dump_all(&d, f);
+}
+
+dv_err dcm_dump_file(const dcm_file *f, unsigned flags, FILE *sink)
+{
+    dv_buf out;
+    dumper d = {&out, flags, {0}, sink};
+    dv_err e;
+
+    dv_buf_init(&out, (size_t)1 << 30);
+    e = dump_all(&d, f);
+    if (!e && out.len && fwrite(out.p, 1, out.len, sink) != out.len)
+        e = DV_EIO;
+    dv_buf_release(&out);
+    return e;
+}
+
+static dv_err dump_all(dumper *dp, const dcm_file *f)
+{
+    dumper d = *dp;
+    dv_buf *out = d.out;
     dv_err e;
 
     dv_buf_init(&d.line, 1u << 30);

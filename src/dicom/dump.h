@@ -3,6 +3,8 @@
 #ifndef DV_DUMP_H
 #define DV_DUMP_H
 
+#include <stdio.h>
+
 #include "dicom/dicom.h"
 
 #define DCM_DUMP_ALL 0x1u /* print long values completely (dcmdump +L) */
@@ -10,6 +12,9 @@
 /* Appends the listing of f (meta header, then dataset) to out.  Values are printed as stored:
  * a caller that shows them to a person decides about character sets and about PHI. */
 dv_err dcm_dump(const dcm_file *f, unsigned flags, dv_buf *out) DV_WUR;
+
+/* The same, written to sink as it goes (memory stays flat however long the listing). */
+dv_err dcm_dump_file(const dcm_file *f, unsigned flags, FILE *sink) DV_WUR;
 
 /* Value multiplicity of an element as dcmdump counts it. */
 unsigned dcm_elem_vm(const dcm_elem *el);

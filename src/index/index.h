@@ -60,7 +60,7 @@
 #define INDEX_META_KEY_MAX   64
 #define INDEX_META_VALUE_MAX 65536u
 #define INDEX_BUSY_MS        5000
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2 /* 2: access tables (see the section at the end) */
 
 typedef struct index_db index_db;
 
@@ -382,6 +382,193 @@ dv_err index_meta_set(index_db *db, const char *key, const uint8_t *value, size_
                       dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
 /* Appends the value to out.  DV_ENOTFOUND when absent.  Reserved names may be read. */
 dv_err index_meta_get(index_db *db, const char *key, dv_buf *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3);
+
+/* ==== access (issue 5): accounts, sessions, care grants, break-glass, access log, approvals,
+ * alerts, VIP flags.  Schema version 2; an index of version 1 is migrated when opened (the users
+ * table gains columns, the other tables are created).  SQLite backend only for now: these
+ * functions run their SQL directly (src/index/access_*.c).
+ *
+ * None of these tables holds patient data: patients and studies are named only by the vault's
+ * blind indexes (INDEX_BI_BYTES), users by their account names, reasons and details are operator
+ * or program text without PHI.  Times are unix seconds given by the caller (never read from the
+ * clock here), so tests can inject time.  ====================================================== */
+
+#define INDEX_ROLES_MAX     255 /* comma-separated role names */
+#define INDEX_TEAM_MAX      64
+#define INDEX_TOTP_SEAL_MAX 256
+#define INDEX_PURPOSE_MAX   31
+#define INDEX_CLIENT_MAX    255
+#define INDEX_REASON_MAX    1000
+#define INDEX_WORD_MAX      31 /* short codes: grant source, action, rule, state */
+#define INDEX_TOKEN_HASH    32
+
+/* A staff account (the users table).  name is the key; roles is the account's role set
+ * ("radiologist,technologist"); an account made by the version-1 API has roles == role. */
+typedef struct index_account {
+    int64_t id;
+    char name[INDEX_USER_NAME_MAX + 1];
+    char roles[INDEX_ROLES_MAX + 1];
+    char team[INDEX_TEAM_MAX + 1]; /* group for group grants, "" when none */
+    char pwhash[INDEX_PWHASH_MAX + 1];
+    int must_change, disabled, suspended;
+    char lift_admin[INDEX_USER_NAME_MAX + 1];   /* administrator who lifted a suspension */
+    char lift_privacy[INDEX_USER_NAME_MAX + 1]; /* privacy officer who lifted it */
+    int64_t failed;                             /* consecutive failed logins */
+    int64_t locked_until;                       /* unix seconds; 0 when not locked */
+    int64_t last_login, last_active, created;
+    uint8_t totp_seal[INDEX_TOTP_SEAL_MAX]; /* the TOTP secret sealed by the vault */
+    size_t totp_seal_len;                   /* 0: no secret */
+    int totp_on;                            /* 1 once enrolment is confirmed */
+    int64_t totp_last;                      /* last accepted TOTP time-step counter */
+} index_account;
+
+/* Inserts a (*a).  a->id is set; a->created 0 means now.  DV_EEXIST when the name is taken. */
+dv_err index_account_insert(index_db *db, index_account *a, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+/* Reads the account with this name.  DV_ENOTFOUND when absent. */
+dv_err index_account_get(index_db *db, const char *name, index_account *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3);
+/* Reads the account with this id.  DV_ENOTFOUND when absent. */
+dv_err index_account_get_id(index_db *db, int64_t id, index_account *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3);
+/* Writes every field of a (the row with a->id) but name, id and created.  DV_ENOTFOUND when
+ * no such id. */
+dv_err index_account_update(index_db *db, const index_account *a, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2);
+/* Calls fn for every account in name order. */
+dv_err index_account_list(index_db *db, dv_err (*fn)(void *ctx, const index_account *a), void *ctx,
+                          dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+
+/* ---- sessions: only a hash of the token is stored ---- */
+typedef struct index_session {
+    int64_t id, user_id;
+    uint8_t token_hash[INDEX_TOKEN_HASH];
+    char purpose[INDEX_PURPOSE_MAX + 1];
+    char client[INDEX_CLIENT_MAX + 1];
+    int mfa; /* 1 when the second factor was given at login */
+    int64_t created, last_used, expires;
+} index_session;
+
+dv_err index_session_insert(index_db *db, index_session *s, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+/* DV_ENOTFOUND when no session has this token hash. */
+dv_err index_session_get(index_db *db, const uint8_t hash[INDEX_TOKEN_HASH], index_session *out,
+                         dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3);
+dv_err index_session_touch(index_db *db, int64_t id, int64_t last_used, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1);
+/* Deletes one session (id > 0), or every session of user_id (id == 0). */
+dv_err index_session_delete(index_db *db, int64_t id, int64_t user_id, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1);
+
+/* ---- care grants and break-glass ---- */
+typedef struct index_grant {
+    int64_t id;
+    int group; /* 0: grantee is a user name, 1: a team */
+    char grantee[INDEX_USER_NAME_MAX + 1];
+    int patient;                       /* 0: target is a study, 1: a patient */
+    uint8_t target_bi[INDEX_BI_BYTES]; /* the study's or patient's blind index */
+    char source[INDEX_WORD_MAX + 1];   /* "assignment", "import-rule", "reading-radiologist",
+                                          "break-glass" */
+    char reason[INDEX_REASON_MAX + 1]; /* operator text, no PHI */
+    char created_by[INDEX_USER_NAME_MAX + 1];
+    int64_t created, expires; /* valid while created <= now < expires */
+    int revoked;
+} index_grant;
+
+dv_err index_grant_insert(index_db *db, index_grant *g, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+/* Marks grant id revoked.  DV_ENOTFOUND when no such id. */
+dv_err index_grant_revoke(index_db *db, int64_t id, dv_errinfo *ei) DV_WUR DV_NONNULL(1);
+dv_err index_grant_get(index_db *db, int64_t id, index_grant *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3);
+/* Calls fn for each grant not revoked whose grantee is user (or team, when team is not NULL or
+ * "") and that is valid at now (now < 0: every grant, expired too), in id order.  user NULL:
+ * every grantee. */
+dv_err index_grant_list(index_db *db, const char *user, const char *team, int64_t now,
+                        dv_err (*fn)(void *ctx, const index_grant *g), void *ctx,
+                        dv_errinfo *ei) DV_WUR DV_NONNULL(1, 5);
+
+/* ---- access log: every decision that concerns patient data, and every denial ---- */
+typedef struct index_alog {
+    int64_t time;
+    const char *user;
+    const char *action;        /* "find", "view", "export", ... */
+    int outcome;               /* 0 allowed, 1 denied, 2 needs approval */
+    int reason;                /* the decision's reason code */
+    const uint8_t *study_bi;   /* NULL when none */
+    const uint8_t *patient_bi; /* NULL when none */
+    uint64_t bytes;
+} index_alog;
+
+dv_err index_alog_insert(index_db *db, const index_alog *r, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+
+/* Statistics of user's log rows with time >= since (and action == action unless NULL, outcome
+ * == outcome unless < 0). */
+typedef struct index_alog_stats {
+    uint64_t rows, bytes, patients; /* patients: distinct non-NULL patient_bi */
+    int patient_seen;               /* 1 when `patient` (if given) is among them */
+    int64_t last_time;              /* newest row's time (0 when none) */
+} index_alog_stats;
+dv_err index_alog_stats_get(index_db *db, const char *user, const char *action, int outcome,
+                            int64_t since, const uint8_t *patient, index_alog_stats *out,
+                            dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 7);
+
+/* ---- approvals (four eyes) ---- */
+typedef struct index_approval {
+    int64_t id;
+    char requester[INDEX_USER_NAME_MAX + 1];
+    char action[INDEX_WORD_MAX + 1];
+    uint8_t target_bi[INDEX_BI_BYTES]; /* the study asked for */
+    uint64_t studies, patients, bytes;
+    char reason[INDEX_REASON_MAX + 1]; /* why it needs approval (program text) */
+    char state[INDEX_WORD_MAX + 1];    /* "pending", "approved", "denied", "used" */
+    char decided_by[INDEX_USER_NAME_MAX + 1];
+    int64_t created, decided, expires;
+} index_approval;
+
+dv_err index_approval_insert(index_db *db, index_approval *a, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2);
+dv_err index_approval_get(index_db *db, int64_t id, index_approval *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3);
+/* Sets state, decided_by and decided of approval id, only when its state is from_state
+ * (DV_EEXIST otherwise: someone else decided it first). */
+dv_err index_approval_decide(index_db *db, int64_t id, const char *from_state, const char *state,
+                             const char *by, int64_t when, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3, 4, 5);
+/* Finds the oldest "approved" approval of requester for action and target that has not expired
+ * at now; *id = 0 when none. */
+dv_err index_approval_find(index_db *db, const char *requester, const char *action,
+                           const uint8_t *target_bi, int64_t now, int64_t *id,
+                           dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4, 6);
+/* Calls fn for each approval (state NULL: all, else that state), in id order. */
+dv_err index_approval_list(index_db *db, const char *state,
+                           dv_err (*fn)(void *ctx, const index_approval *a), void *ctx,
+                           dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
+
+/* ---- alerts ---- */
+typedef struct index_alert {
+    int64_t id, time;
+    char user[INDEX_USER_NAME_MAX + 1];
+    char rule[INDEX_WORD_MAX + 1];
+    int severity; /* 1 notice, 2 warning, 3 severe (suspends the account) */
+    char detail[INDEX_REASON_MAX + 1];
+    char acked_by[INDEX_USER_NAME_MAX + 1];
+    int64_t acked;
+} index_alert;
+
+dv_err index_alert_insert(index_db *db, index_alert *a, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+/* DV_ENOTFOUND when no such id, DV_EEXIST when already acknowledged. */
+dv_err index_alert_ack(index_db *db, int64_t id, const char *by, int64_t when,
+                       dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
+/* Calls fn for each alert (only those not acknowledged when open_only), in id order. */
+dv_err index_alert_list(index_db *db, int open_only, dv_err (*fn)(void *ctx, const index_alert *a),
+                        void *ctx, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
+/* Number of alerts of user for rule with time >= since. */
+dv_err index_alert_count(index_db *db, const char *user, const char *rule, int64_t since,
+                         uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 5);
+
+/* ---- VIP-flagged patients ---- */
+dv_err index_vip_set(index_db *db, const uint8_t *patient_bi, int on, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2);
+dv_err index_vip_get(index_db *db, const uint8_t *patient_bi, int *on, dv_errinfo *ei) DV_WUR
     DV_NONNULL(1, 2, 3);
 
 #endif

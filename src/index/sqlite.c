@@ -25,7 +25,8 @@
 
 #define APP_ID 0x64764958 /* "dvIX" */
 
-/* The schema (version INDEX_SCHEMA_VERSION).  docs/index-schema.md explains every column. */
+/* The schema of version 1; access_schema.c adds the tables of version 2 (INDEX_SCHEMA_VERSION).
+ * docs/index-schema.md explains every column. */
 static const char SCHEMA[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE patient("
@@ -373,6 +374,8 @@ static dv_err create_schema(index_db *db, dv_errinfo *ei)
     char sql[160];
     dv_err e = run(db, SCHEMA, "create schema", ei);
 
+    if (e == DV_OK)
+        e = index_sq_access_migrate(db, ei); /* version 1 -> 2 */
     if (e != DV_OK)
         return e;
     (void)snprintf(sql, sizeof(sql),
@@ -410,7 +413,13 @@ static dv_err check_schema(index_db *db, unsigned flags, dv_errinfo *ei)
                        INDEX_SCHEMA_VERSION);
     if (ver < 1)
         return dv_fail(ei, DV_EDB, DV_NO_OFFSET, DV_NO_TAG, "index: schema version missing");
-    return DV_OK;
+    if (ver == 1) { /* migrate: add the access tables (still inside BEGIN IMMEDIATE) */
+        e = index_sq_access_migrate(db, ei);
+        if (e == DV_OK)
+            e = run(db, "UPDATE meta SET value = 2 WHERE key = 'index.schema_version'",
+                    "migrate schema", ei);
+    }
+    return e;
 }
 
 /* Creates the file 0600 when it is absent and allowed; refuses what is not a regular file. */

@@ -60,6 +60,38 @@ typedef enum sq_q {
     Q_USER_DISABLED,
     Q_META_SET,
     Q_META_GET,
+    /* access (access_sqlite.c) */
+    Q_ACC_INSERT,
+    Q_ACC_GET,
+    Q_ACC_GET_ID,
+    Q_ACC_UPDATE,
+    Q_ACC_LIST,
+    Q_SES_INSERT,
+    Q_SES_GET,
+    Q_SES_TOUCH,
+    Q_SES_DELETE,
+    Q_SES_DELETE_USER,
+    Q_GRANT_INSERT,
+    Q_GRANT_REVOKE,
+    Q_GRANT_GET,
+    Q_GRANT_LIST,
+    Q_GRANT_LIST_ALL,
+    Q_ALOG_INSERT,
+    Q_ALOG_STATS,
+    Q_ALOG_SEEN,
+    Q_APPR_INSERT,
+    Q_APPR_GET,
+    Q_APPR_DECIDE,
+    Q_APPR_FIND,
+    Q_APPR_LIST,
+    Q_APPR_LIST_ALL,
+    Q_ALERT_INSERT,
+    Q_ALERT_ACK,
+    Q_ALERT_LIST,
+    Q_ALERT_COUNT,
+    Q_VIP_SET,
+    Q_VIP_CLEAR,
+    Q_VIP_GET,
     Q_SLOTS /* sentinel */
 } sq_q;
 
@@ -186,5 +218,9 @@ dv_err index_sq_user_set_disabled(index_db *db, int64_t id, int disabled, dv_err
 dv_err index_sq_meta_set(index_db *db, const char *key, const uint8_t *value, size_t len,
                          dv_errinfo *ei);
 dv_err index_sq_meta_get(index_db *db, const char *key, dv_buf *out, dv_errinfo *ei);
+
+/* access_schema.c: the tables of schema version 2 (accounts, sessions, grants, access log,
+ * approvals, alerts, VIP flags), added to a version-1 schema inside the caller's transaction. */
+dv_err index_sq_access_migrate(index_db *db, dv_errinfo *ei);
 
 #endif
