@@ -202,7 +202,7 @@ static dv_err write_cp(audit_log *log, uint64_t size, const uint8_t root[AUDIT_H
     }
     (void)snprintf(path, sizeof(path), "%s/checkpoint", log->dir);
     if (!e)
-        e = audit_file_replace(path, note.p + 4, note.len - 4, 0644, ei);
+        e = audit_file_replace(path, note.p + 4, note.len - 4, 0600, ei);
     dv_buf_release(&note);
     return e;
 }

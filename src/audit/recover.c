@@ -52,7 +52,7 @@ static dv_err history_open(audit_log *log, last_note *ln, dv_errinfo *ei)
         return e == DV_EMALFORMED ? dv_fail(ei, DV_ETAMPER, DV_NO_OFFSET, DV_NO_TAG, "%s", ei->msg)
                                   : e;
     (void)snprintf(path, sizeof(path), "%s/checkpoints", log->dir);
-    log->history_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    log->history_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (log->history_fd < 0)
         return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "open %s: %s", path, strerror(errno));
     if (torn && (ftruncate(log->history_fd, (off_t)valid) != 0 || fsync(log->history_fd) != 0))
@@ -112,7 +112,7 @@ static dv_err newest_checkpoint(audit_log *log, audit_checkpoint *cp, int *exist
         if (e == DV_ENOTFOUND && !*exists)
             e = DV_OK;
         else if (e == DV_ENOTFOUND)
-            e = audit_file_replace(path, ln->p, ln->n, 0644, ei);
+            e = audit_file_replace(path, ln->p, ln->n, 0600, ei);
         else if (!e)
             e = open_note(log, b.p, b.len, &file_cp, "checkpoint", ei);
         if (!e && b.len && (!*exists || file_cp.size > cp->size))
@@ -120,7 +120,7 @@ static dv_err newest_checkpoint(audit_log *log, audit_checkpoint *cp, int *exist
                         "checkpoint (size %llu) is missing from the checkpoints history",
                         (unsigned long long)file_cp.size);
         else if (!e && b.len && file_cp.size < cp->size)
-            e = audit_file_replace(path, ln->p, ln->n, 0644, ei);
+            e = audit_file_replace(path, ln->p, ln->n, 0600, ei);
         else if (!e && b.len && memcmp(file_cp.root, cp->root, AUDIT_HASH_BYTES) != 0)
             e = dv_fail(ei, DV_ETAMPER, DV_NO_OFFSET, DV_NO_TAG,
                         "checkpoint and the checkpoints history disagree at size %llu",

@@ -34,8 +34,18 @@ dv_err vault_login(vault *v, const char *user, const char *password, const char 
     memset(res, 0, sizeof(*res));
     if (!e)
         e = access_login(env, &rq, &r, ei);
-    if (e)
+    if (e) {
+        dv_err ae = vault_audit_login(v, user, rq.client, "login-failed", 0, NULL);
+
+        (void)ae; /* the failure is reported either way */
         return e;
+    }
+    /* audit before effect: the session token leaves only once its login is on the record */
+    e = vault_audit_login(v, user, rq.client, "login", 1, ei);
+    if (e) {
+        sodium_memzero(&r, sizeof(r));
+        return e;
+    }
     memcpy(res->token, r.token, sizeof(res->token));
     res->must_change = r.must_change;
     res->mfa = r.mfa;

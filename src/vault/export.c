@@ -141,6 +141,8 @@ dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *u
                     sel == VAULT_SEL_STUDY    ? "study"
                     : sel == VAULT_SEL_SERIES ? "series"
                                               : "instance");
+    if (!e) /* audit before effect: which study leaves, and for whom */
+        e = vault_audit_study(v, ctx, "export", row.study_bi, row.patient_bi, ei);
     if (!e)
         e = vault_study_dek(v, &row, &dek, ei);
     for (i = 0; !e && i < l.n; i++) {

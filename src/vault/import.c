@@ -615,7 +615,7 @@ static dv_err import_parsed(vault *v, const vault_ctx *ctx, imp *m, const uint8_
     pd->st = e ? VAULT_IMPORTED : VAULT_REPLACED;
     e = study_key(v, m, &dek, wrapped, ei);
     if (!e)
-        e = vault_audit_event(v, ctx, "ingest", NULL, ei);
+        e = vault_audit_study(v, ctx, "ingest", m->study_bi, m->pid_bi, ei);
     if (!e)
         e = put_object(v, &dek, p, len, pd->key, &size, ei);
     crypto_key_wipe(&dek);

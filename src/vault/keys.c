@@ -357,6 +357,8 @@ static dv_err open_parts(vault *v, const vault_kek_src *src, dv_errinfo *ei)
     sodium_memzero(secrets, sizeof(secrets));
     if (!e)
         e = store_open_local(v->dir, 0, &v->st, ei);
+    if (!e)
+        e = vault_audit_open(v, ei); /* no log, no vault: every operation is audited first */
     return e;
 }
 
@@ -394,6 +396,7 @@ void vault_close(vault *v)
         free(v->pend[i].path);
     free(v->pend);
     vault_access_free(v->acc);
+    vault_audit_close(v);
     store_close(v->st);
     index_close(v->db);
     crypto_key_wipe(&v->kek);

@@ -166,7 +166,9 @@ dv_err vault_shred_row(vault *v, const vault_ctx *ctx, const index_row *row, con
     memset(&s, 0, sizeof(s));
     crypto_blind(&v->pseud_key, "study-pseudonym", (const uint8_t *)uid, strlen(uid), pseud);
     vault_hex(pseud, sizeof(pseud), res->pseudonym);
-    e = vault_audit_event(v, ctx, "shred", res->pseudonym, ei);
+    /* the log names the study as every other event does (pseudonym of its blind index), so a
+     * privacy officer can follow one study from import to destruction */
+    e = vault_audit_study(v, ctx, "shred", row->study_bi, row->patient_bi, ei);
     if (!e)
         e = index_instance_list(v->db, row->study_id, 0, scan_row, &s, ei);
     dv_buf_init(&body, INDEX_CERT_BODY_MAX);

@@ -147,6 +147,8 @@ struct vault {
     vault_walk_fn walk_fn;
     void *walk_cb;
     struct vault_access *acc; /* access state (gate.c), made on first use; NULL before */
+    struct audit_log *alog;   /* DIR/audit, open while the vault is (audit.c) */
+    uint64_t last_audit_seq;  /* sequence number of the last entry appended */
 };
 
 /* import.c, used by walk.c: imports one file into the open batch (opening one if needed) and
@@ -192,9 +194,21 @@ dv_err vault_study_dek(const vault *v, const index_row *row, crypto_key *dek,
 dv_err vault_object_open(vault *v, const crypto_key *dek, int64_t instance_id, const char *key,
                          dv_buf *out, dv_errinfo *ei) DV_WUR;
 
-/* audit.c: the audit hook (a no-op until the audit issue lands; see there). */
+/* audit.c: appends an event (durably) before the operation's effect; a failed append fails
+ * the operation.  object: a 64-hex study pseudonym, or non-PHI detail (an id, a key), or NULL. */
 dv_err vault_audit_event(vault *v, const vault_ctx *ctx, const char *event, const char *object,
                          dv_errinfo *ei) DV_WUR;
+/* The same with the study (and patient) named by pseudonyms of their blind indexes. */
+dv_err vault_audit_study(vault *v, const vault_ctx *ctx, const char *event, const uint8_t *study_bi,
+                         const uint8_t *patient_bi, dv_errinfo *ei) DV_WUR;
+/* pseudonym = HMAC(pseudonym key, domain | bi): "audit-study" / "audit-patient". */
+void vault_audit_pseudonym(const vault *v, const char *domain, const uint8_t *bi, uint8_t out[32]);
+/* login / login-failed / logout of user from client (the account name, not PHI). */
+dv_err vault_audit_login(vault *v, const char *user, const char *client, const char *event, int ok,
+                         dv_errinfo *ei) DV_WUR;
+/* Opens DIR/audit (creating it and DIR/audit.vkey on first use) / closes it. */
+dv_err vault_audit_open(vault *v, dv_errinfo *ei) DV_WUR;
+void vault_audit_close(vault *v);
 /* Checks ctx (DV_EPERM when invalid) and records the event: the first lines of every vault_*. */
 dv_err vault_enter(vault *v, const vault_ctx *ctx, const char *event, const char *object,
                    dv_errinfo *ei) DV_WUR;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test_vault_audit.sh - every vault operation lands in the tamper-evident log before its
+# effect: a scripted session of imports, a find, an export, a failed and a good login and a
+# shred produces exactly the expected events, in order, with their outcomes; the log verifies
+# with only its folder and public key; it holds no patient identifier; and when the log cannot
+# be written, the operation fails.
+source "$(dirname "$0")/lib.sh"
+need_testdata "vault audit"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+cd "$TMP" || exit 1
+V=$TMP/v
+export DCMVAULT_DIR=$V DCMVAULT_SESSION=$TMP/session
+"$DV" init "$V" >init.out 2>&1
+CT=$TESTDATA/pydicom/CT_small.dcm
+MR=$TESTDATA/pydicom/MR_small.dcm
+CT_STUDY=$(dcmdump +P 0020,000d "$CT" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1)
+
+"$DV" import "$CT" "$MR" >/dev/null 2>&1
+"$DV" find --modality CT >/dev/null 2>&1
+"$DV" export --study "$CT_STUDY" -o exp >/dev/null 2>&1
+echo 'not the password at all' >wrong.pw
+"$DV" login --as admin --password-file wrong.pw >/dev/null 2>&1
+check "a wrong password is refused (exit 4)" test $? -eq 4
+sed -n 's/^one-time password: //p' init.out >right.pw
+"$DV" login --as admin --password-file right.pw >/dev/null 2>&1
+check "the right one logs in" test $? -eq 0
+"$DV" shred --study "$CT_STUDY" --reason "test: duplicate acquisition" >/dev/null 2>&1
+check "shred exits 0" test $? -eq 0
+
+"$DV" audit show --log "$V/audit" --json >events.json 2>err
+check "audit show reads the vault's log" test $? -eq 0
+python3 - events.json <<'PY' >seq.txt
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    kinds = ",".join(sorted(o.split("=")[0] if isinstance(o, str) else o.get("type", "?")
+                            for o in e.get("objects", [])))
+    print(e["action"], e["outcome"], kinds)
+PY
+cat >expected.txt <<'EXP'
+import 0 
+import 0 patient,study
+import 0 patient,study
+query 0 
+export 0 
+export 0 patient,study
+login-failed 4 
+login 0 
+shred 0 
+shred 0 patient,study
+EXP
+if diff -u expected.txt seq.txt >diff.txt; then
+  ok "the session produced exactly the expected events, in order, with outcomes"
+else
+  fail "event sequence differs: $(tr '\n' ' ' <diff.txt | cut -c1-400)"
+fi
+s1=$(python3 -c 'import json,sys; print([json.loads(l)["objects"] for l in open(sys.argv[1])][1])' events.json)
+s2=$(python3 -c 'import json,sys; print([json.loads(l)["objects"] for l in open(sys.argv[1])][5])' events.json)
+check "the export names the same study pseudonym as its import" test "$s1" = "$s2"
+check "no event carries the study UID" bash -c "! grep -qF '$CT_STUDY' events.json"
+
+"$DV" audit verify --log "$V/audit" --pubkey "$V/audit.vkey" >ver.out 2>&1
+check "audit verify passes with only the folder and the public key" test $? -eq 0
+# the verifier needs nothing else: copy the folder and key elsewhere, without the vault
+mkdir lonely && cp -r "$V/audit" lonely/ && cp "$V/audit.vkey" lonely/
+"$DV" audit verify --log lonely/audit --pubkey lonely/audit.vkey >/dev/null 2>&1
+check "... even far from the vault (no key file, no database)" test $? -eq 0
+
+printf '%s\n' "$CT" "$MR" >list.txt
+python3 "$ROOT/tests/integration/py/phi_scan.py" list.txt "$DV" "$V/audit" >phi.out 2>&1
+check "the log folder holds none of the patients' identifiers" test $? -eq 0
+
+# audit before effect: with the log unwritable, the operation fails and changes nothing
+n_before=$("$DV" find --level instance --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+mv "$V/audit" "$V/audit.moved" && touch "$V/audit" # a file where the log folder should be
+"$DV" import "$TESTDATA/pydicom/rtplan.dcm" >imp.out 2>&1
+rc=$?
+rm -f "$V/audit" && mv "$V/audit.moved" "$V/audit"
+check "with the log unwritable, import fails" test "$rc" -ne 0
+n_after=$("$DV" find --level instance --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+check "... and stored nothing" test "$n_before" = "$n_after"
+"$DV" audit verify --log "$V/audit" --pubkey "$V/audit.vkey" >/dev/null 2>&1
+check "the log still verifies afterwards" test $? -eq 0
+done_testing
