@@ -18,6 +18,8 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "cli/cmd_access.h"
+#include "cli/cmd_vault.h"
 
 #include "common/banned.h"
 
@@ -25,6 +27,7 @@ typedef struct opts {
     const char *log, *pubkey, *secret, *checkpoint, *old, *format, *out, *to, *ca, *cert, *key;
     const char *since, *until, *user, *action, *actor, *role, *purpose, *client, *session;
     const char *detail, *outcome, *name, *entry, *count, *threads, *every;
+    const char *vault, *patient_id, *key_file, *pass_env;
     const char *objects[AUDIT_MAX_OBJECTS];
     size_t nobjects;
     int json, follow;
@@ -69,6 +72,10 @@ static const struct {
     O("--checkpoint-every", every),
     O("--out-secret", secret),
     O("--out-pubkey", pubkey),
+    O("--vault", vault),
+    O("--patient-id", patient_id),
+    O("--key-file", key_file),
+    O("--passphrase-env", pass_env),
 #undef O
 };
 
@@ -77,6 +84,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dcmvault audit SUBCOMMAND [OPTIONS]\n"
             "  show --log DIR [--since T] [--until T] [--user U] [--action A] [--json]\n"
+            "  show --vault DIR [--patient-id X] [...]  the privacy officer's view (logged in):\n"
+            "       the read is recorded first; patients are named instead of pseudonyms\n"
             "  verify --log DIR --pubkey FILE [--checkpoint OLDFILE]\n"
             "  checkpoint --log DIR\n"
             "  prove --log DIR --entry N [--checkpoint FILE]\n"
@@ -221,33 +230,103 @@ static int each_entry(const char *sub, const opts *o, const audit_filter *flt,
     return e ? fail(sub, e, &ei) : rc;
 }
 
+typedef struct show_ctx {
+    const opts *o;
+    const vault_audit_names *names; /* NULL: pseudonyms only */
+} show_ctx;
+
+static int resolve_patient(void *ctx, const audit_object *ob, char *out, size_t outlen)
+{
+    const show_ctx *s = ctx;
+    const char *label;
+
+    if (!s->names || ob->type != AUDIT_OBJ_PATIENT)
+        return 0;
+    label = vault_audit_name(s->names, ob->pseudonym);
+    if (!label)
+        return 0;
+    (void)snprintf(out, outlen, "%s", label);
+    return 1;
+}
+
 static int show_one(void *ctx, const audit_record *r)
 {
-    const opts *o = ctx;
+    const show_ctx *s = ctx;
+    const opts *o = s->o;
     dv_buf b;
     dv_err e;
 
     dv_buf_init(&b, 1 << 16);
-    e = o->json ? audit_format_json(r, NULL, NULL, &b) : audit_format_text(r, NULL, NULL, &b);
+    e = o->json ? audit_format_json(r, resolve_patient, ctx, &b)
+                : audit_format_text(r, resolve_patient, ctx, &b);
     if (!e)
         printf("%s\n", (const char *)b.p);
     dv_buf_release(&b);
     return e ? DV_EXIT_INTERNAL : DV_EXIT_OK;
 }
 
+/* show --vault: the privacy officer's view through the one door. */
+static int show_vault(const opts *o, audit_filter *f)
+{
+    cli_vault_opts vo = {o->vault, o->key_file, o->pass_env};
+    show_ctx s = {NULL, NULL};
+    vault_audit_names *names = NULL;
+    uint8_t pseud[32];
+    char logdir[4096];
+    cli_session ss;
+    opts o2 = *o;
+    vault *v = NULL;
+    dv_errinfo ei;
+    int rc, have = 0;
+    dv_err e;
+
+    rc = cli_session_ctx("audit", o->vault, "HOPERAT", &ss);
+    if (rc)
+        return rc;
+    rc = cli_vault_open("audit", &vo, &v);
+    if (rc) {
+        cli_session_wipe(&ss);
+        return rc;
+    }
+    dv_errinfo_clear(&ei);
+    e = vault_audit_read(v, &ss.ctx, o->patient_id, pseud, &have, &names, &ei);
+    cli_session_wipe(&ss);
+    if (!e && snprintf(logdir, sizeof(logdir), "%s/audit", vault_dir(v)) >= (int)sizeof(logdir))
+        e = dv_fail(&ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "vault path too long");
+    vault_close(v); /* the read is on the record; the log is read as files from here */
+    if (e) {
+        vault_audit_names_free(names);
+        return fail("show", e, &ei);
+    }
+    if (have)
+        f->pseudonym = pseud;
+    o2.log = logdir;
+    s.o = &o2;
+    s.names = names;
+    rc = each_entry("show", &o2, f, show_one, &s);
+    vault_audit_names_free(names);
+    return rc;
+}
+
 static int cmd_show(const opts *o)
 {
+    show_ctx s = {o, NULL};
     audit_filter f;
     int rc;
 
-    if (need("show", o->log, "--log"))
-        return DV_EXIT_USAGE;
     rc = make_filter("show", o, &f);
     if (rc)
         return rc;
-    /* hook: the vault sets f.pseudonym for --patient-id and passes a resolver for the
-     * privacy officer, and appends an audit-read event before printing */
-    return each_entry("show", o, &f, show_one, (void *)o);
+    if (o->vault)
+        return show_vault(o, &f);
+    if (o->patient_id) {
+        fprintf(stderr, "dcmvault audit show: --patient-id needs --vault (the privacy officer's "
+                        "view)\n");
+        return DV_EXIT_USAGE;
+    }
+    if (need("show", o->log, "--log"))
+        return DV_EXIT_USAGE;
+    return each_entry("show", o, &f, show_one, &s);
 }
 
 typedef struct export_ctx {

@@ -219,6 +219,8 @@ dv_err vault_grant(vault *v, const vault_ctx *ctx, const vault_grant_in *g, int6
     e = vault_gate_as(v, ctx, ACCESS_GRANT, &o, &si, ei);
     if (!e)
         e = env_of(v, &env, ei);
+    if (!e) /* audit before effect */
+        e = vault_audit_study(v, ctx, "grant", o.study_bi, o.patient_bi, ei);
     if (e)
         return e;
     memset(&r, 0, sizeof(r));
@@ -250,6 +252,8 @@ dv_err vault_revoke(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei)
     e = vault_gate(v, ctx, ACCESS_GRANT, &o, ei);
     if (!e)
         e = env_of(v, &env, ei);
+    if (!e)
+        e = vault_audit_study(v, ctx, "revoke", o.study_bi, o.patient_bi, ei);
     return e ? e : access_grant_revoke(env, id, ei);
 }
 
@@ -313,6 +317,8 @@ dv_err vault_breakglass(vault *v, const vault_ctx *ctx, const char *study_uid, c
     e = vault_gate_as(v, ctx, ACCESS_BREAKGLASS, &o, &si, ei);
     if (!e)
         e = env_of(v, &env, ei);
+    if (!e) /* DICOM 110127 Emergency Override Started, before the access it opens */
+        e = vault_audit_study(v, ctx, "breakglass-start", bi, NULL, ei);
     return e ? e : access_breakglass(env, si.user, bi, reason, vault_access_now(), id, ei);
 }
 
@@ -370,6 +376,8 @@ dv_err vault_approval_decide(vault *v, const vault_ctx *ctx, int64_t id, int app
     e = vault_gate_as(v, ctx, ACCESS_APPROVE, &o, &si, ei);
     if (!e)
         e = env_of(v, &env, ei);
+    if (!e)
+        e = vault_audit_event(v, ctx, "approval", approve ? "approved" : "denied", ei);
     return e ? e : access_approval_decide(env, si.user, id, approve, vault_access_now(), ei);
 }
 

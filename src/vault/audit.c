@@ -7,11 +7,15 @@
  * but the folder and that public file.  Objects are named by keyed pseudonyms of their blind
  * indexes (vault_audit_study), never by a patient or study identifier.
  */
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "audit/audit.h"
+#include "vault/gate.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -41,6 +45,11 @@ static const struct {
     {"login", AUDIT_ACT_LOGIN},
     {"login-failed", AUDIT_ACT_LOGIN_FAILED},
     {"logout", AUDIT_ACT_LOGOUT},
+    {"grant", AUDIT_ACT_GRANT},
+    {"revoke", AUDIT_ACT_REVOKE},
+    {"breakglass-start", AUDIT_ACT_BREAKGLASS_START},
+    {"breakglass-stop", AUDIT_ACT_BREAKGLASS_STOP},
+    {"approval", AUDIT_ACT_APPROVAL},
     {"init", AUDIT_ACT_CONFIG},
 };
 
@@ -59,6 +68,10 @@ static const char *or_dash(const char *s)
     return s && s[0] ? s : "-";
 }
 
+static dv_err append_as(vault *v, const vault_ctx *ctx, audit_event *ev, const char *user,
+                        const char *roles, const char *event, const audit_object *objs,
+                        size_t nobjs, const char *detail, dv_errinfo *ei);
+
 static dv_err append(vault *v, const vault_ctx *ctx, const char *event, audit_outcome out,
                      const audit_object *objs, size_t nobjs, const char *detail, dv_errinfo *ei)
 {
@@ -75,15 +88,53 @@ static dv_err append(vault *v, const vault_ctx *ctx, const char *event, audit_ou
     ev.outcome = out;
     ev.actor = or_dash(ctx ? ctx->user : NULL);
     ev.role = or_dash(ctx ? ctx->role : NULL);
+    if (ctx && ctx->user && !strcmp(ctx->user, "session")) {
+        /* a CLI session context: the log names the account and roles behind the token */
+        access_session_info si;
+        char roles[160];
+
+        memset(&si, 0, sizeof(si));
+        if (vault_session(v, ctx, &si, NULL, NULL) == DV_OK) {
+            access_roles_format(si.roles, roles, sizeof(roles));
+            return append_as(v, ctx, &ev, si.user, roles, event, objs, nobjs, detail, ei);
+        }
+    }
     ev.purpose = or_dash(ctx ? ctx->purpose : NULL);
     ev.client = or_dash(ctx ? ctx->client : NULL);
-    ev.session = or_dash(ctx ? ctx->session : NULL);
+    /* a CLI session's token is a secret: it never goes into the log */
+    ev.session = ctx && ctx->user && !strcmp(ctx->user, "session")
+                     ? "-"
+                     : or_dash(ctx ? ctx->session : NULL);
     ev.objects = objs;
     ev.nobjects = nobjs;
     ev.detail = detail;
     e = audit_append(v->alog, &ev, &seq, ei);
     if (e)
         return e; /* audit before effect: no log entry, no operation */
+    v->last_audit_seq = seq;
+    return DV_OK;
+}
+
+/* The rest of append() once the actor is known. */
+static dv_err append_as(vault *v, const vault_ctx *ctx, audit_event *ev, const char *user,
+                        const char *roles, const char *event, const audit_object *objs,
+                        size_t nobjs, const char *detail, dv_errinfo *ei)
+{
+    uint64_t seq;
+    dv_err e;
+
+    (void)event;
+    ev->actor = or_dash(user);
+    ev->role = or_dash(roles);
+    ev->purpose = or_dash(ctx->purpose);
+    ev->client = or_dash(ctx->client);
+    ev->session = "-"; /* never the token itself */
+    ev->objects = objs;
+    ev->nobjects = nobjs;
+    ev->detail = detail;
+    e = audit_append(v->alog, ev, &seq, ei);
+    if (e)
+        return e;
     v->last_audit_seq = seq;
     return DV_OK;
 }
@@ -210,4 +261,111 @@ void vault_audit_close(vault *v)
         (void)e; /* the last checkpoint is best effort: entries are already durable */
         v->alog = NULL;
     }
+}
+
+/* ---- reading the log: the privacy officer's view ------------------------------------------- */
+
+#define RESOLVE_MAX 100000u /* patients resolved in one read (a bound, stated in docs/audit.md) */
+
+typedef struct pseud_ent {
+    uint8_t pseud[AUDIT_PSEUDONYM_BYTES];
+    char label[96]; /* "PatientID (PatientName)" */
+} pseud_ent;
+
+struct vault_audit_names {
+    pseud_ent *e;
+    size_t n, cap;
+};
+
+typedef struct names_ctx {
+    vault *v;
+    vault_audit_names *m;
+} names_ctx;
+
+static dv_err add_patient(void *cb, const index_row *row)
+{
+    names_ctx *c = cb;
+    vault_audit_names *m = c->m;
+    vault_rec rec;
+    pseud_ent *ne;
+
+    if (m->n >= RESOLVE_MAX)
+        return DV_ELIMIT;
+    if (m->n == m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+
+        ne = realloc(m->e, ncap * sizeof(*ne));
+        if (!ne)
+            return DV_ENOMEM;
+        m->e = ne;
+        m->cap = ncap;
+    }
+    ne = &m->e[m->n];
+    vault_audit_pseudonym(c->v, "audit-patient", row->patient_bi, ne->pseud);
+    memset(&rec, 0, sizeof(rec));
+    if (vault_open_rec(c->v, "patient", row->patient_bi, row->patient_seal.p, row->patient_seal.len,
+                       &rec, NULL) == DV_OK)
+        (void)snprintf(ne->label, sizeof(ne->label), "%s (%s)", vault_rec_get(&rec, 0x00100020u),
+                       vault_rec_get(&rec, 0x00100010u));
+    else
+        (void)snprintf(ne->label, sizeof(ne->label), "(record does not open)");
+    vault_rec_free(&rec);
+    m->n++;
+    return DV_OK;
+}
+
+dv_err vault_audit_read(vault *v, const vault_ctx *ctx, const char *patient_id, uint8_t pseud[32],
+                        int *have_pseud, vault_audit_names **names, dv_errinfo *ei)
+{
+    names_ctx c = {v, NULL};
+    index_query q;
+    uint8_t bi[INDEX_BI_BYTES];
+    dv_err e;
+
+    *have_pseud = 0;
+    *names = NULL;
+    e = vault_gate(v, ctx, ACCESS_AUDIT, NULL, ei); /* the privacy officer's, nobody else's */
+    if (!e) /* reading the log is itself on the record, before anything is shown */
+        e = vault_audit_event(v, ctx, "audit-read", patient_id ? "filtered by patient" : NULL, ei);
+    if (e)
+        return e;
+    if (patient_id) {
+        vault_blind(v, "pid", patient_id, bi);
+        vault_audit_pseudonym(v, "audit-patient", bi, pseud);
+        *have_pseud = 1;
+    }
+    c.m = calloc(1, sizeof(*c.m));
+    if (!c.m)
+        return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+    memset(&q, 0, sizeof(q));
+    q.level = INDEX_LEVEL_PATIENT;
+    e = index_find(v->db, &q, add_patient, &c, NULL, ei);
+    if (e == DV_ELIMIT)
+        e = DV_OK; /* resolve what fits; the rest stays pseudonymous */
+    if (e) {
+        vault_audit_names_free(c.m);
+        return e;
+    }
+    *names = c.m;
+    return DV_OK;
+}
+
+const char *vault_audit_name(const vault_audit_names *m, const uint8_t pseud[32])
+{
+    size_t i;
+
+    for (i = 0; m && i < m->n; i++)
+        if (!memcmp(m->e[i].pseud, pseud, AUDIT_PSEUDONYM_BYTES))
+            return m->e[i].label;
+    return NULL;
+}
+
+void vault_audit_names_free(vault_audit_names *m)
+{
+    if (!m)
+        return;
+    if (m->e)
+        sodium_memzero(m->e, m->cap * sizeof(*m->e));
+    free(m->e);
+    free(m);
 }

@@ -218,6 +218,20 @@ dv_err vault_key_rotate(vault *v, const vault_ctx *ctx, const char *new_key_file
 dv_err vault_key_rotate_passphrase(vault *v, const vault_ctx *ctx, const char *new_pass_env,
                                    uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
 
+/* ---- reading the audit log (the privacy officer) ------------------------------------------- */
+
+typedef struct vault_audit_names vault_audit_names;
+
+/* For the privacy officer only (DV_EPERM otherwise): records the read in the log first, then
+ * gives the pseudonym of patient_id (when not NULL; *have_pseud = 1) to filter the log by, and
+ * *names, the map from patient pseudonyms to "PatientID (PatientName)" for this vault (at most
+ * 100,000 patients; free with vault_audit_names_free). */
+dv_err vault_audit_read(vault *v, const vault_ctx *ctx, const char *patient_id, uint8_t pseud[32],
+                        int *have_pseud, vault_audit_names **names, dv_errinfo *ei) DV_WUR;
+/* The label of a patient pseudonym, NULL when unknown. */
+const char *vault_audit_name(const vault_audit_names *m, const uint8_t pseud[32]);
+void vault_audit_names_free(vault_audit_names *m);
+
 /* ---- shredding, certificates, retention ------------------------------------------------------ */
 
 typedef struct vault_shred_result {

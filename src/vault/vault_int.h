@@ -149,6 +149,10 @@ struct vault {
     struct vault_access *acc; /* access state (gate.c), made on first use; NULL before */
     struct audit_log *alog;   /* DIR/audit, open while the vault is (audit.c) */
     uint64_t last_audit_seq;  /* sequence number of the last entry appended */
+    /* import rule (gate.c): the importing session's user, and the last study granted to it */
+    char importer[INDEX_USER_NAME_MAX + 1];
+    uint8_t import_granted[INDEX_BI_BYTES];
+    int import_granted_set;
 };
 
 /* import.c, used by walk.c: imports one file into the open batch (opening one if needed) and
@@ -231,6 +235,11 @@ typedef struct vault_gate_obj {
 dv_err vault_gate(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
                   dv_errinfo *ei) DV_WUR;
 void vault_access_free(struct vault_access *acc);
+/* vault_door for imports; also keeps the session's user for the import rule. */
+dv_err vault_door_import(vault *v, const vault_ctx *ctx, dv_errinfo *ei) DV_WUR;
+/* The import rule: the importing user gets a grant on the study (once per study in a row). */
+dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
+
 
 double vault_now(void); /* monotonic seconds */
 /* readdir() for the vault's own short-lived, single-thread DIR streams. */

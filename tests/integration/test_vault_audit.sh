@@ -71,6 +71,44 @@ printf '%s\n' "$CT" "$MR" >list.txt
 python3 "$ROOT/tests/integration/py/phi_scan.py" list.txt "$DV" "$V/audit" >phi.out 2>&1
 check "the log folder holds none of the patients' identifiers" test $? -eq 0
 
+# ---- the privacy officer's view: names instead of pseudonyms, and the read is on the record --
+if command -v oathtool >/dev/null 2>&1; then
+  export HOME=$TMP/home
+  mkdir -p "$HOME"
+  as() { local u=$1; shift; DCMVAULT_SESSION=$TMP/$u.ses "$DV" "$@"; }
+  totp() { oathtool --totp -b -N "@$(($(date +%s) + ${2:-0}))" "$1"; }
+  activate() { # USER OTPFILE NEWPASSWORD: password change, TOTP enrolment, login with both
+    local u=$1 otp=$2 sec
+    printf '%s\n' "$3" >"$u.pw"
+    as "$u" login --as "$u" --password-file "$otp" >/dev/null 2>&1 || return 1
+    as "$u" passwd --old-password-file "$otp" --new-password-file "$u.pw" >/dev/null 2>&1 || return 1
+    as "$u" user totp >"$u.totp" 2>&1 || return 1
+    sec=$(sed -n 's/^TOTP secret (base32): //p' "$u.totp")
+    totp "$sec" >"$u.code"
+    as "$u" login --as "$u" --password-file "$u.pw" --totp-file "$u.code" >/dev/null 2>&1
+  }
+  activate admin right.pw 'Adm1n-Strong-Pass-42'
+  check "the administrator activates password and second factor" test $? -eq 0
+  as admin user add po1 --roles privacy-officer >po.out 2>&1
+  sed -n 's/.*one-time password: //p' po.out >po1.otp
+  activate po1 po1.otp 'Privacy-Watch-2026-xyz'
+  check "a privacy officer account is activated" test $? -eq 0
+  MR_PID=$(dcmdump +P 0010,0020 "$MR" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1)
+  as po1 audit show --vault "$V" --patient-id "$MR_PID" >po.show 2>&1
+  check "the privacy officer filters the log by patient id" test $? -eq 0
+  check "... and sees the patient named, not a pseudonym" grep -qF "patient=$MR_PID" po.show
+  check "... only that patient's events (MR import, no CT export)" \
+    bash -c "grep -q ' import ' po.show && ! grep -q ' export ' po.show"
+  "$DV" audit show --log "$V/audit" --action audit-read >reads.txt 2>&1
+  check "the read itself is in the log" grep -q 'audit-read .*actor=po1' reads.txt
+  as admin audit show --vault "$V" >adm.show 2>&1
+  check "the administrator may not read the log through the vault (exit 4)" test $? -eq 4
+  "$DV" audit show --log "$V/audit" >plain.show 2>&1
+  check "without the vault the log shows pseudonyms only" bash -c "! grep -qF '$MR_PID' plain.show"
+else
+  skip "privacy officer view" "oathtool is not installed (bash scripts/deps.sh)"
+fi
+
 # audit before effect: with the log unwritable, the operation fails and changes nothing
 n_before=$("$DV" find --level instance --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 mv "$V/audit" "$V/audit.moved" && touch "$V/audit" # a file where the log folder should be
