@@ -304,6 +304,7 @@ static int show_vault(const opts *o, audit_filter *f)
     s.o = &o2;
     s.names = names;
     rc = each_entry("show", &o2, f, show_one, &s);
+    f->pseudonym = NULL; /* pseud lives in this frame */
     vault_audit_names_free(names);
     return rc;
 }

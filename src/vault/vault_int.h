@@ -240,7 +240,6 @@ dv_err vault_door_import(vault *v, const vault_ctx *ctx, dv_errinfo *ei) DV_WUR;
 /* The import rule: the importing user gets a grant on the study (once per study in a row). */
 dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
 
-
 double vault_now(void); /* monotonic seconds */
 /* readdir() for the vault's own short-lived, single-thread DIR streams. */
 struct dirent *vault_readdir(DIR *d);
