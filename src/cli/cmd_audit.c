@@ -93,6 +93,7 @@ static void usage(FILE *f)
             "  check-proof --pubkey FILE --checkpoint FILE [--old-checkpoint FILE] PROOF\n"
             "  export --log DIR --format dicom-xml|fhir-json [--since T] [--until T] [--out DIR]\n"
             "  forward --log DIR --to tls://HOST:PORT --ca FILE [--cert F --key F] [--follow]\n"
+            "  forward --vault DIR [--follow]         to the vault's [audit] syslog collector\n"
             "test and maintenance tools (never part of a vault's normal operation):\n"
             "  keygen --name ORIGIN --out-secret FILE --out-pubkey FILE\n"
             "  append --log DIR --secret FILE --action A --actor U [--role R] [--purpose P]\n"
@@ -796,13 +797,27 @@ static int cmd_append(const opts *o)
     return cmd_audit_append(o, &ev, count, (unsigned)threads);
 }
 
-static int cmd_forward(const opts *o)
+static int cmd_forward(const opts *in)
 {
     audit_syslog_cfg cfg;
+    vault_forward_cfg vf;
     dv_errinfo ei;
     uint64_t sent = 0, next = 0;
+    opts vo = *in;
+    const opts *o = &vo;
     dv_err e;
 
+    if (in->vault && !in->to) { /* the vault's [audit] section names the collector */
+        dv_errinfo_clear(&ei);
+        e = vault_forward_target(in->vault, &vf, &ei);
+        if (e)
+            return fail("forward", e, &ei);
+        vo.log = vf.log;
+        vo.to = vf.url;
+        vo.ca = vf.ca;
+        vo.cert = vf.cert[0] ? vf.cert : NULL;
+        vo.key = vf.key[0] ? vf.key : NULL;
+    }
     if (need("forward", o->log, "--log") || need("forward", o->to, "--to") ||
         need("forward", o->ca, "--ca"))
         return DV_EXIT_USAGE;

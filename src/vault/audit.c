@@ -247,6 +247,9 @@ dv_err vault_audit_open(vault *v, dv_errinfo *ei)
     cfg.dir = dir;
     cfg.origin = origin;
     cfg.sign_seed = v->sign_seed;
+    /* Forwarding to [audit] syslog is done by `dcmvault audit forward --vault DIR [--follow]`
+     * (a separate process reading DIR/audit, the spool): vault operations never wait on the
+     * network, and a collector outage costs nothing but delay. */
     e = audit_log_open(&cfg, &v->alog, &info, ei);
     if (!e)
         e = write_vkey(v, origin, ei);
@@ -368,4 +371,25 @@ void vault_audit_names_free(vault_audit_names *m)
         sodium_memzero(m->e, m->cap * sizeof(*m->e));
     free(m->e);
     free(m);
+}
+
+dv_err vault_forward_target(const char *dir, vault_forward_cfg *out, dv_errinfo *ei)
+{
+    vault_config cfg;
+    dv_err e;
+
+    memset(out, 0, sizeof(*out));
+    e = vault_config_load(dir, &cfg, ei);
+    if (e)
+        return e;
+    if (!cfg.syslog_url[0])
+        return dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG,
+                       "dcmvault.conf has no [audit] syslog = tls://HOST:PORT");
+    (void)snprintf(out->url, sizeof(out->url), "%s", cfg.syslog_url);
+    (void)snprintf(out->ca, sizeof(out->ca), "%s", cfg.syslog_ca);
+    (void)snprintf(out->cert, sizeof(out->cert), "%s", cfg.syslog_cert);
+    (void)snprintf(out->key, sizeof(out->key), "%s", cfg.syslog_key);
+    if (snprintf(out->log, sizeof(out->log), "%s/" AUDIT_DIR_NAME, dir) >= (int)sizeof(out->log))
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "vault path too long");
+    return DV_OK;
 }

@@ -136,6 +136,33 @@ static int conf_retention(conf_parse *p, const char *name, const char *value)
     return 1;
 }
 
+static int conf_str(conf_parse *p, char *dst, size_t cap, const char *name, const char *value)
+{
+    if (!value[0] || strlen(value) >= cap)
+        return conf_error(p, "value is empty or too long", "audit", name);
+    memcpy(dst, value, strlen(value) + 1);
+    return 1;
+}
+
+static int conf_audit(conf_parse *p, const char *name, const char *value)
+{
+    vault_config *c = p->cfg;
+
+    if (!strcmp(name, "syslog")) {
+        if (strncmp(value, "tls://", 6) != 0 || !strchr(value + 6, ':'))
+            return conf_error(p, "syslog must be tls://HOST:PORT (plaintext is not offered)",
+                              "audit", name);
+        return conf_str(p, c->syslog_url, sizeof(c->syslog_url), name, value);
+    }
+    if (!strcmp(name, "ca"))
+        return conf_str(p, c->syslog_ca, sizeof(c->syslog_ca), name, value);
+    if (!strcmp(name, "cert"))
+        return conf_str(p, c->syslog_cert, sizeof(c->syslog_cert), name, value);
+    if (!strcmp(name, "key"))
+        return conf_str(p, c->syslog_key, sizeof(c->syslog_key), name, value);
+    return conf_error(p, "unknown key", "audit", name);
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
     conf_parse *p = user;
@@ -146,6 +173,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
         return conf_kek(p, name, value);
     if (!strcmp(section, "retention"))
         return conf_retention(p, name, value);
+    if (!strcmp(section, "audit"))
+        return conf_audit(p, name, value);
     return conf_error(p, "unknown section", section, name);
 }
 
@@ -182,6 +211,12 @@ static dv_err conf_finish(conf_parse *p, dv_errinfo *ei)
     if (p->cfg->kek_mode == VAULT_KEK_KEYFILE && p->have_salt)
         return dv_fail(ei, DV_EMALFORMED, DV_NO_OFFSET, DV_NO_TAG,
                        "dcmvault.conf: [kek] salt is only for mode = passphrase");
+    if (p->cfg->syslog_url[0] && !p->cfg->syslog_ca[0])
+        return dv_fail(ei, DV_EMALFORMED, DV_NO_OFFSET, DV_NO_TAG,
+                       "dcmvault.conf: [audit] syslog needs ca (the collector is verified)");
+    if (!p->cfg->syslog_cert[0] != !p->cfg->syslog_key[0])
+        return dv_fail(ei, DV_EMALFORMED, DV_NO_OFFSET, DV_NO_TAG,
+                       "dcmvault.conf: [audit] cert and key go together");
     return DV_OK;
 }
 
@@ -258,6 +293,14 @@ dv_err vault_config_format(const vault_config *cfg, dv_buf *out)
                              "# 'dcmvault retention run' shreds what has expired.\n[retention]\n");
     for (i = 0; !e && i < cfg->nrules; i++)
         e = dv_buf_printf(out, "%s = %u\n", cfg->rules[i].modality, cfg->rules[i].years);
+    if (!e && cfg->syslog_url[0])
+        e = dv_buf_printf(
+            out,
+            "\n# Every audit event is forwarded to this collector (RFC 5424 over TLS).\n"
+            "[audit]\nsyslog = %s\nca = %s\n",
+            cfg->syslog_url, cfg->syslog_ca);
+    if (!e && cfg->syslog_url[0] && cfg->syslog_cert[0])
+        e = dv_buf_printf(out, "cert = %s\nkey = %s\n", cfg->syslog_cert, cfg->syslog_key);
     return e;
 }
 

@@ -228,6 +228,13 @@ typedef struct vault_audit_names vault_audit_names;
  * 100,000 patients; free with vault_audit_names_free). */
 dv_err vault_audit_read(vault *v, const vault_ctx *ctx, const char *patient_id, uint8_t pseud[32],
                         int *have_pseud, vault_audit_names **names, dv_errinfo *ei) DV_WUR;
+/* Where the vault's log is forwarded: [audit] syslog, ca, cert, key of DIR/dcmvault.conf and the
+ * log folder (no key needed: the config holds no secret).  DV_ENOTFOUND when not configured. */
+typedef struct vault_forward_cfg {
+    char url[256], ca[4096], cert[4096], key[4096], log[4096];
+} vault_forward_cfg;
+dv_err vault_forward_target(const char *dir, vault_forward_cfg *out, dv_errinfo *ei) DV_WUR;
+
 /* The label of a patient pseudonym, NULL when unknown. */
 const char *vault_audit_name(const vault_audit_names *m, const uint8_t pseud[32]);
 void vault_audit_names_free(vault_audit_names *m);

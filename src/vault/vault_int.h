@@ -38,6 +38,11 @@ typedef struct vault_config {
     uint8_t salt[CRYPTO_SALT_BYTES];
     vault_retention_rule rules[VAULT_RETENTION_MAX];
     unsigned nrules;
+    /* [audit]: forward every event as RFC 5424 over TLS (RFC 5425); "" when not set */
+    char syslog_url[256];             /* tls://HOST:PORT */
+    char syslog_ca[VAULT_PATH_MAX];   /* CA that signed the collector's certificate */
+    char syslog_cert[VAULT_PATH_MAX]; /* optional client certificate (PEM) */
+    char syslog_key[VAULT_PATH_MAX];  /* its key */
 } vault_config;
 
 /* Parses a config text.  DV_EMALFORMED naming the line for a syntax error, an unknown section
@@ -239,6 +244,18 @@ void vault_access_free(struct vault_access *acc);
 dv_err vault_door_import(vault *v, const vault_ctx *ctx, dv_errinfo *ei) DV_WUR;
 /* The import rule: the importing user gets a grant on the study (once per study in a row). */
 dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
+/* The account behind ctx's session, as a context for records that name their actor (the
+ * session's user and roles); ctx itself when there is no open session. */
+typedef struct vault_actor_buf {
+    vault_ctx ctx;
+    char user[INDEX_USER_NAME_MAX + 1];
+    char roles[256];
+} vault_actor_buf;
+const vault_ctx *vault_actor(vault *v, const vault_ctx *ctx, vault_actor_buf *b);
+/* The first lines of every vault_* entry: vault_gate (action on o), then vault_enter (the
+ * audit event).  An invalid ctx is refused (and recorded) by vault_enter. */
+dv_err vault_door(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
+                  const char *event, const char *object, dv_errinfo *ei) DV_WUR;
 
 double vault_now(void); /* monotonic seconds */
 /* readdir() for the vault's own short-lived, single-thread DIR streams. */

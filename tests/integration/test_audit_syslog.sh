@@ -114,4 +114,42 @@ EOF
 check "every sequence number 0..54 arrived exactly once: $(cat "$TMP/count.out" | tail -n 1)" \
   grep -q "exactly once" "$TMP/count.out"
 
+# ---- a vault configured to forward ([audit] syslog = tls://...) ---------------------------------
+# `dcmvault audit forward --vault DIR` sends the vault's log to the collector its config names;
+# vault operations never wait on the network, and the log itself is the spool.
+if [ -n "$TESTDATA" ]; then
+  mv "$RS/out.log" "$RS/out.standalone.log"
+  V=$TMP/vault
+  "$DV" init "$V" >/dev/null 2>&1
+  printf '\n[audit]\nsyslog = tls://127.0.0.1:%s\nca = %s\n' "$PORT" "$RS/ca.pem" >>"$V/dcmvault.conf"
+  "$DV" import --vault "$V" "$TESTDATA/pydicom/CT_small.dcm" >/dev/null 2>&1
+  check "the vault works with forwarding configured and the collector down" test $? -eq 0
+  vfwd() { "$DV" audit forward --vault "$V"; }
+  vfwd >"$TMP/vf1" 2>&1
+  check "forward --vault fails while the collector is down" test $? -ne 0
+  check "rsyslog starts for the vault" start_rsyslog
+  vfwd >"$TMP/vf2" 2>&1
+  check "forward --vault sends the spooled events: $(cat "$TMP/vf2")" grep -q 'forwarded [1-9]' "$TMP/vf2"
+  "$DV" find --vault "$V" --modality CT >/dev/null 2>&1
+  vfwd >"$TMP/vf3" 2>&1
+  total=$("$DV" audit show --log "$V/audit" | wc -l)
+  check "the second forward sends only the new events: $(cat "$TMP/vf3")" \
+    grep -q "next $total\$" "$TMP/vf3"
+  check "rsyslog holds every vault event" wait_lines "$total"
+  python3 - "$RS/out.log" >"$TMP/vcount.out" 2>&1 <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+seqs = [int(m.group(1)) for m in re.finditer(r'seq="(\d+)" origin="dcmvault/', text)]
+print(len(seqs), len(set(seqs)), max(seqs) if seqs else -1)
+PY
+  read -r got uniq last <"$TMP/vcount.out"
+  check "each of the vault's $total events arrived exactly once ($got)" \
+    test "$got" = "$uniq" -a "$got" -eq "$((last + 1))" -a "$got" -eq "$total"
+  check "the collector got the vault's import and query events" \
+    bash -c "grep -q '^dcmvault import' '$RS/out.log' && grep -q '^dcmvault query' '$RS/out.log'"
+  stop_rsyslog
+else
+  skip "vault forwarding" "../shared/testdata/dicom is absent"
+fi
+
 done_testing
