@@ -11,6 +11,7 @@
 typedef struct cli_session {
     vault_ctx ctx;
     char token[VAULT_TOKEN_LEN + 2];
+    char user[65], roles[256]; /* the session's account (cli_vault_session), for the record */
 } cli_session;
 
 /* The token file of the vault at vault_dir ($DCMVAULT_SESSION, else ~/.dcmvault/session-HASH).

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_access.h"
 #include "cli/cmd_vault.h"
 
 #include "common/banned.h"
@@ -236,7 +237,7 @@ int cmd_find(int argc, char **argv)
     cli_vault_opts vo = {NULL, NULL, NULL};
     vault_query q;
     find_ui u;
-    vault_ctx_local lc;
+    cli_session lc;
     dv_errinfo ei;
     vault *v = NULL;
     int rc;
@@ -253,10 +254,9 @@ int cmd_find(int argc, char **argv)
     if (rc)
         return rc;
     u.level = q.level;
-    rc = cli_vault_open("find", &vo, &v);
+    rc = cli_vault_session("find", &vo, &v, &lc);
     if (rc)
         return rc;
-    vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
     if (u.json)
         fputs("[\n", stdout);
@@ -293,7 +293,7 @@ int cmd_export(int argc, char **argv)
     cli_vault_opts vo = {NULL, NULL, NULL};
     const char *uid = NULL, *out = NULL;
     vault_sel sel = VAULT_SEL_STUDY;
-    vault_ctx_local lc;
+    cli_session lc;
     dv_errinfo ei;
     uint64_t n = 0;
     vault *v = NULL;
@@ -330,10 +330,9 @@ int cmd_export(int argc, char **argv)
         export_help(stderr);
         return DV_EXIT_USAGE;
     }
-    rc = cli_vault_open("export", &vo, &v);
+    rc = cli_vault_session("export", &vo, &v, &lc);
     if (rc)
         return rc;
-    vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
     e = vault_export_dir(v, &lc.ctx, sel, uid, out, &n, &ei);
     vault_close(v);

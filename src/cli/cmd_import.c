@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_access.h"
 #include "cli/cmd_vault.h"
 
 #include "common/banned.h"
@@ -93,7 +94,7 @@ int cmd_import(int argc, char **argv)
 {
     cli_vault_opts vo = {NULL, NULL, NULL};
     import_ui u;
-    vault_ctx_local lc;
+    cli_session lc;
     unsigned flags = 0;
     dv_errinfo ei;
     vault *v = NULL;
@@ -128,12 +129,11 @@ int cmd_import(int argc, char **argv)
         import_help(stderr);
         return DV_EXIT_USAGE;
     }
-    rc = cli_vault_open("import", &vo, &v);
+    rc = cli_vault_session("import", &vo, &v, &lc);
     if (rc)
         return rc;
     u.tty = isatty(STDERR_FILENO);
     u.last = mono_now();
-    vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
     e = vault_import_paths(v, &lc.ctx, argv + 1, (size_t)npaths, flags, on_file, &u, &ei);
     vault_close(v);

@@ -2,9 +2,9 @@
 /* cmd_vault.c - `dcmvault init`, `key rotate`, `shred`, `retention run` and `check`, and the
  * helpers every vault command shares (locating and opening the vault).
  *
- * Every command acts through vault_* with the context of vault_ctx_local_admin() (src/vault/
- * ctx.c): the one place that says "the CLI is the local administrator" until the access issue
- * brings logins.
+ * Every command but init acts through vault_* with the logged-in session's context
+ * (cli_session_ctx, src/cli/session.c; `dcmvault login` first); init, which creates the
+ * vault and its administrator, is the one use of vault_ctx_local_admin().
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_access.h"
 #include "cli/cmd_vault.h"
 
 #include "common/banned.h"
@@ -62,6 +63,30 @@ int cli_vault_open(const char *cmd, cli_vault_opts *o, vault **v)
     if (e) {
         cli_report(cmd, o->dir, e, &ei);
         return e == DV_ENOTFOUND ? DV_EXIT_IO : cli_exit_code(e);
+    }
+    return DV_EXIT_OK;
+}
+
+int cli_vault_session(const char *cmd, cli_vault_opts *o, vault **v, cli_session *s)
+{
+    int rc = cli_vault_open(cmd, o, v);
+    vault_whoami w;
+    dv_errinfo ei;
+
+    if (rc)
+        return rc;
+    rc = cli_session_ctx(cmd, o->dir, NULL, s);
+    if (rc) {
+        vault_close(*v);
+        *v = NULL;
+        return rc;
+    }
+    /* the log names the account, not "session" (the gate still decides from the token) */
+    if (vault_whoami_get(*v, &s->ctx, &w, &ei) == DV_OK && w.user[0]) {
+        (void)snprintf(s->user, sizeof(s->user), "%s", w.user);
+        (void)snprintf(s->roles, sizeof(s->roles), "%s", w.roles[0] ? w.roles : "none");
+        s->ctx.user = s->user;
+        s->ctx.role = s->roles;
     }
     return DV_EXIT_OK;
 }
@@ -185,7 +210,7 @@ int cmd_key(int argc, char **argv)
     cli_vault_opts vo = {NULL, NULL, NULL};
     const char *newk = NULL, *newpass = NULL;
     char newpath[VAULT_PATH_MAX];
-    vault_ctx_local lc;
+    cli_session lc;
     dv_errinfo ei;
     uint64_t n = 0;
     vault *v = NULL;
@@ -217,10 +242,9 @@ int cmd_key(int argc, char **argv)
         fprintf(stderr, "dcmvault key: unexpected argument '%s'\n", argv[i]);
         return DV_EXIT_USAGE;
     }
-    rc = cli_vault_open("key", &vo, &v);
+    rc = cli_vault_session("key", &vo, &v, &lc);
     if (rc)
         return rc;
-    vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
     if (newk && newpass) {
         vault_close(v);
@@ -319,7 +343,7 @@ int cmd_shred(int argc, char **argv)
 {
     cli_vault_opts vo = {NULL, NULL, NULL};
     const char *uid = NULL, *reason = NULL;
-    vault_ctx_local lc;
+    cli_session lc;
     vault *v = NULL;
     int i, rc, list = 0;
 
@@ -355,10 +379,9 @@ int cmd_shred(int argc, char **argv)
         shred_help(stderr);
         return DV_EXIT_USAGE;
     }
-    rc = cli_vault_open("shred", &vo, &v);
+    rc = cli_vault_session("shred", &vo, &v, &lc);
     if (rc)
         return rc;
-    vault_ctx_local_admin(&lc);
     rc = list ? shred_list(v, &lc.ctx, vo.dir) : shred_one(v, &lc.ctx, vo.dir, uid, reason);
     vault_close(v);
     if (fflush(stdout) != 0)
@@ -393,7 +416,7 @@ static void print_retention(void *cb, const vault_retention_item *it)
 int cmd_retention(int argc, char **argv)
 {
     cli_vault_opts vo = {NULL, NULL, NULL};
-    vault_ctx_local lc;
+    cli_session lc;
     dv_errinfo ei;
     uint64_t n = 0;
     vault *v = NULL;
@@ -414,10 +437,9 @@ int cmd_retention(int argc, char **argv)
         }
         dry |= !rc;
     }
-    rc = cli_vault_open("retention", &vo, &v);
+    rc = cli_vault_session("retention", &vo, &v, &lc);
     if (rc)
         return rc;
-    vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
     e = vault_retention_run(v, &lc.ctx, dry, print_retention, NULL, &n, &ei);
     vault_close(v);
@@ -461,7 +483,7 @@ int cmd_check(int argc, char **argv)
 {
     cli_vault_opts vo = {NULL, NULL, NULL};
     vault_check_result r;
-    vault_ctx_local lc;
+    cli_session lc;
     dv_errinfo ei;
     vault *v = NULL;
     int i, rc, repair = 0;
@@ -482,10 +504,9 @@ int cmd_check(int argc, char **argv)
         }
         repair |= !rc;
     }
-    rc = cli_vault_open("check", &vo, &v);
+    rc = cli_vault_session("check", &vo, &v, &lc);
     if (rc)
         return rc;
-    vault_ctx_local_admin(&lc);
     dv_errinfo_clear(&ei);
     e = vault_check(v, &lc.ctx, repair, print_problem, NULL, &r, &ei);
     vault_close(v);

@@ -25,6 +25,11 @@ int cli_vault_opt(const char *cmd, cli_vault_opts *o, int argc, char **argv, int
 /* Opens the vault; on failure prints why and returns the exit code (0 on success). */
 int cli_vault_open(const char *cmd, cli_vault_opts *o, vault **v);
 
+/* Opens the vault and the logged-in session's request context (cli_session_ctx); on failure
+ * prints why, closes the vault and returns the exit code (0 on success). */
+struct cli_session;
+int cli_vault_session(const char *cmd, cli_vault_opts *o, vault **v, struct cli_session *s);
+
 /* Takes the value of an option: argv[*i + 1].  NULL (message printed) when missing. */
 const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i);
 

@@ -4,12 +4,14 @@
  * the vault folder. */
 #include <errno.h>
 #include <ftw.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/demo_login.h"
 #include "cli/demo_vault.h"
 #include "vault/vault.h"
 
@@ -142,7 +144,8 @@ static void on_import(void *cb, const char *path, vault_import_status st, dv_err
     }
 }
 
-static int use_vault(vault *v, const vault_ctx *ctx, const demo_vault_in *in)
+static int use_vault(vault *v, const vault_ctx *ctx, const vault_ctx *admin,
+                     const demo_vault_in *in)
 {
     unsigned rejected = 0;
     vault_query q;
@@ -171,7 +174,7 @@ static int use_vault(vault *v, const vault_ctx *ctx, const demo_vault_in *in)
     printf("      export --study: %llu files, %llu byte-identical to what was imported\n",
            (unsigned long long)nexp, (unsigned long long)x.identical);
     memset(&cr, 0, sizeof(cr));
-    e = vault_check(v, ctx, 0, NULL, NULL, &cr, &ei);
+    e = vault_check(v, admin, 0, NULL, NULL, &cr, &ei);
     if (e)
         return fail("check", e, &ei);
     printf("      check: %llu instances open and authenticate, %llu problems\n",
@@ -216,6 +219,46 @@ static int scan_vault(const char *vdir, const demo_vault_in *in)
     return s.hits ? -1 : 0;
 }
 
+/* The demo's people: the administrator (its one-time password changed, a second factor
+ * enrolled) and a technologist it creates, who imports, finds and exports. */
+static int open_accounts(vault *v, const vault_init_result *res, demo_account *admin,
+                         demo_account *tech)
+{
+    dv_errinfo ei;
+    dv_err e = demo_activate(v, res->admin, res->admin_password, admin, &ei);
+
+    if (e)
+        return fail("login", e, &ei);
+    e = demo_add_user(v, admin, "demo.technologist", "technologist", tech, &ei);
+    if (e)
+        return fail("user add", e, &ei);
+    return 0;
+}
+
+static int run_vault(const char *vdir, vault_kek_src *src, vault_init_result *res,
+                     const demo_vault_in *in)
+{
+    demo_account admin, tech;
+    vault *v = NULL;
+    dv_errinfo ei;
+    dv_err e;
+    int rc;
+
+    e = vault_open(vdir, src, &v, &ei);
+    if (e) {
+        sodium_memzero(res->admin_password, sizeof(res->admin_password));
+        return fail("open", e, &ei);
+    }
+    rc = open_accounts(v, res, &admin, &tech);
+    sodium_memzero(res->admin_password, sizeof(res->admin_password)); /* never shown */
+    if (!rc)
+        rc = use_vault(v, &tech.ctx, &admin.ctx, in);
+    demo_account_wipe(&admin);
+    demo_account_wipe(&tech);
+    vault_close(v);
+    return rc;
+}
+
 int demo_vault_step(const demo_vault_in *in)
 {
     char vdir[DV_PATH], kek[DV_PATH];
@@ -223,7 +266,6 @@ int demo_vault_step(const demo_vault_in *in)
     vault_init_opts io;
     vault_init_result res;
     vault_kek_src src = {kek, NULL};
-    vault *v = NULL;
     dv_errinfo ei;
     dv_err e;
     int rc;
@@ -233,21 +275,18 @@ int demo_vault_step(const demo_vault_in *in)
         return fail("path", DV_EINVAL, NULL);
     remove_tree(vdir);
     (void)unlink(kek);
-    vault_ctx_local_admin(&local);
+    vault_ctx_local_admin(&local); /* init creates the administrator: no session yet */
     memset(&io, 0, sizeof(io));
     io.dir = vdir;
     io.kek.key_file = kek;
     e = vault_init(&local.ctx, &io, &res, &ei);
-    memset(res.admin_password, 0, sizeof(res.admin_password)); /* the demo never shows it */
-    if (e)
+    if (e) {
+        sodium_memzero(res.admin_password, sizeof(res.admin_password));
         return fail("init", e, &ei);
+    }
     printf("      vault %s, key-encryption key in %s (0600, outside the vault)\n",
            vdir + strlen(in->dir) + 1, kek + strlen(in->dir) + 1);
-    e = vault_open(vdir, &src, &v, &ei);
-    if (e)
-        return fail("open", e, &ei);
-    rc = use_vault(v, &local.ctx, in);
-    vault_close(v);
+    rc = run_vault(vdir, &src, &res, in);
     if (!rc)
         rc = scan_vault(vdir, in);
     if (!in->keep) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -281,7 +282,8 @@ dv_err vault_check(vault *v, const vault_ctx *ctx, int repair, vault_problem_fn 
     s.fn = fn;
     s.cb = cb;
     s.res = res;
-    e = vault_enter(v, ctx, repair ? "check-repair" : "check", NULL, ei);
+    e = vault_door(v, ctx, repair ? ACCESS_CONFIG : ACCESS_HEALTH, NULL,
+                   repair ? "check-repair" : "check", NULL, ei);
     if (!e)
         e = index_count(v->db, &c, ei);
     if (!e) {

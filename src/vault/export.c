@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "access/access.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -22,6 +23,7 @@ typedef struct inst_ref {
     uint8_t sop_bi[INDEX_BI_BYTES];
     uint8_t *seal;
     size_t seal_len;
+    uint64_t size;
 } inst_ref;
 
 typedef struct inst_list {
@@ -62,6 +64,7 @@ static dv_err collect(void *cb, const index_row *row)
         memcpy(r->seal, row->instance_seal.p, row->instance_seal.len);
     r->seal_len = row->instance_seal.len;
     r->id = row->instance_id;
+    r->size = row->size;
     memcpy(r->key, row->object_key, sizeof(r->key));
     memcpy(r->sop_bi, row->sop_bi, INDEX_BI_BYTES);
     l->n++;
@@ -121,6 +124,30 @@ static dv_err export_one(vault *v, const crypto_key *dek, const inst_ref *r, vau
     return e;
 }
 
+/* The gate for an export of the selection: its study and patient, one study, its bytes.  A
+ * UID that is not stored is reported only to a user who may search the index. */
+static dv_err export_gate(vault *v, const vault_ctx *ctx, dv_err found, const index_row *row,
+                          const inst_list *l, dv_errinfo *ei)
+{
+    vault_gate_obj o;
+    size_t i;
+
+    if (found == DV_ENOTFOUND) {
+        dv_err e = vault_door(v, ctx, ACCESS_FIND, NULL, "export", NULL, ei);
+
+        return e ? e : found;
+    }
+    if (found)
+        return found;
+    memset(&o, 0, sizeof(o));
+    o.study_bi = row->study_bi;
+    o.patient_bi = row->patient_bi;
+    o.studies = 1;
+    for (i = 0; i < l->n; i++)
+        o.bytes += l->r[i].size;
+    return vault_door(v, ctx, ACCESS_EXPORT, &o, "export", NULL, ei);
+}
+
 dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                     vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
 {
@@ -132,10 +159,10 @@ dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *u
 
     if (n)
         *n = 0;
-    e = vault_enter(v, ctx, "export", NULL, ei);
-    if (e)
-        return e;
-    e = select_rows(v, sel, uid, &row, &l, ei);
+    if (!vault_ctx_valid(ctx))
+        return vault_enter(v, ctx, "export", NULL, ei);
+    memset(&row, 0, sizeof(row));
+    e = export_gate(v, ctx, select_rows(v, sel, uid, &row, &l, ei), &row, &l, ei);
     if (e == DV_ENOTFOUND)
         e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "no such %s in the vault",
                     sel == VAULT_SEL_STUDY    ? "study"

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access/access.h"
+#include "vault/gate.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -72,6 +74,7 @@ static int id_set_add(id_set *s, int64_t id)
 
 typedef struct find_state {
     vault *v;
+    const vault_view_filter *vf; /* rows the session may VIEW */
     const vault_query *q;
     vault_result_fn fn;
     void *cb;
@@ -183,6 +186,10 @@ static dv_err on_row(void *cb, const index_row *row)
             recs_free(&r);
             return DV_OK;
         }
+    }
+    if (!e && !vault_view_allowed(s->vf, row->study_bi, row->patient_bi)) {
+        recs_free(&r); /* no care relationship: the row is left out */
+        return DV_OK;
     }
     isnew = e ? 0 : id_set_add(&s->seen, level_id(row, s->q->level));
     if (isnew < 0)
@@ -410,6 +417,7 @@ static dv_err find_wildcard(find_state *s, index_query *iq, dv_errinfo *ei)
 dv_err vault_find(vault *v, const vault_ctx *ctx, const vault_query *q, vault_result_fn fn,
                   void *cb, uint64_t *n, dv_errinfo *ei)
 {
+    vault_view_filter vf;
     find_state s;
     index_query iq;
     qbufs b;
@@ -417,21 +425,26 @@ dv_err vault_find(vault *v, const vault_ctx *ctx, const vault_query *q, vault_re
 
     if (n)
         *n = 0;
-    e = vault_enter(v, ctx, "query", NULL, ei);
+    e = vault_door(v, ctx, ACCESS_FIND, NULL, "query", NULL, ei);
+    if (!e) /* the query is decided once; each row then as VIEW of its study */
+        e = vault_view_filter_load(v, ctx, &vf, ei);
     if (e)
         return e;
-    if (q->level < VAULT_LEVEL_PATIENT || q->level > VAULT_LEVEL_INSTANCE)
+    if (q->level < VAULT_LEVEL_PATIENT || q->level > VAULT_LEVEL_INSTANCE) {
+        vault_view_filter_free(&vf);
         return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "bad query level");
+    }
     memset(&s, 0, sizeof(s));
     memset(&b, 0, sizeof(b));
     s.v = v;
+    s.vf = &vf;
     s.q = q;
     s.fn = fn;
     s.cb = cb;
     s.ei = ei;
     e = build_query(v, &s, &iq, &b, ei);
-    if (!e && s.has_date && iq.level == INDEX_LEVEL_PATIENT)
-        iq.level = INDEX_LEVEL_STUDY; /* the exact date is in the study record */
+    if (!e && iq.level == INDEX_LEVEL_PATIENT) /* the exact date is in the study record, and */
+        iq.level = INDEX_LEVEL_STUDY;          /* a patient is shown for a study one may view */
     if (!e && q->patient_name && vault_has_wildcard(q->patient_name))
         e = find_wildcard(&s, &iq, ei);
     else if (!e)
@@ -443,5 +456,6 @@ dv_err vault_find(vault *v, const vault_ctx *ctx, const vault_query *q, vault_re
     free(s.seen.v);
     free(s.pids);
     free(b.months);
+    vault_view_filter_free(&vf);
     return e;
 }

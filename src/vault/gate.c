@@ -259,8 +259,22 @@ static dv_err gate_steps(vault *v, const vault_ctx *ctx, access_action a, const 
     return e;
 }
 
-dv_err vault_gate_as(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
-                     access_session_info *si, dv_errinfo *ei)
+/* A refused request goes in the audit log too ("denied", naming the action); the denial is
+ * reported either way. */
+static dv_err audit_denial(vault *v, const vault_ctx *ctx, access_action a, dv_err e)
+{
+    vault_actor_buf b;
+    dv_errinfo local;
+    dv_err ae = DV_OK;
+
+    if (e == DV_EPERM && vault_ctx_valid(ctx))
+        ae = vault_audit_event(v, vault_actor(v, ctx, &b), "denied", access_action_name(a), &local);
+    (void)ae; /* the denial is reported either way */
+    return e;
+}
+
+static dv_err gate_run(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
+                       access_session_info *si, dv_errinfo *ei)
 {
     const access_env *env = NULL;
     access_subject who;
@@ -288,10 +302,136 @@ dv_err vault_gate_as(vault *v, const vault_ctx *ctx, int action, const vault_gat
     return verdict(env, &who, a, o, &obj, &d, ei);
 }
 
+dv_err vault_gate_as(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
+                     access_session_info *si, dv_errinfo *ei)
+{
+    return audit_denial(v, ctx, (access_action)action, gate_run(v, ctx, action, o, si, ei));
+}
+
+/* ---- filtering rows (find) ------------------------------------------------------------------ */
+
+dv_err vault_view_filter_load(vault *v, const vault_ctx *ctx, vault_view_filter *f, dv_errinfo *ei)
+{
+    const access_env *env = NULL;
+    dv_err e;
+
+    memset(f, 0, sizeof(*f));
+    e = vault_session(v, ctx, &f->si, &f->who, ei);
+    if (!e)
+        e = vault_access_env(v, &env, ei);
+    if (!e && !env)
+        e = DV_EINVAL;
+    if (!e)
+        e = access_relset_load(env, f->si.user, f->si.team, vault_access_now(), &f->rs, ei);
+    if (e)
+        return e;
+    f->pol = env->pol;
+    f->loaded = 1;
+    return DV_OK;
+}
+
+int vault_view_allowed(const vault_view_filter *f, const uint8_t *study_bi,
+                       const uint8_t *patient_bi)
+{
+    access_object obj;
+    access_decision d;
+
+    if (!f->loaded)
+        return 0;
+    memset(&obj, 0, sizeof(obj));
+    memset(&d, 0, sizeof(d));
+    obj.rel = access_relset_of(&f->rs, study_bi, patient_bi);
+    access_decide(f->pol, &f->who, ACCESS_VIEW, &obj, &d);
+    return d.result == ACCESS_ALLOW;
+}
+
+void vault_view_filter_free(vault_view_filter *f)
+{
+    if (f->loaded)
+        access_relset_free(&f->rs);
+    f->loaded = 0;
+}
+
 dv_err vault_gate(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
                   dv_errinfo *ei)
 {
     access_session_info si = {0};
 
     return vault_gate_as(v, ctx, action, o, &si, ei);
+}
+
+dv_err vault_door(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
+                  const char *event, const char *object, dv_errinfo *ei)
+{
+    dv_err e;
+
+    if (!vault_ctx_valid(ctx)) /* vault_enter records the denial and refuses */
+        return vault_enter(v, ctx, event, object, ei);
+    e = vault_gate(v, ctx, action, o, ei);
+    if (!e)
+        e = vault_enter(v, ctx, event, object, ei);
+    return e;
+}
+
+dv_err vault_door_import(vault *v, const vault_ctx *ctx, dv_errinfo *ei)
+{
+    access_session_info si;
+    dv_err e;
+
+    v->importer[0] = '\0';
+    if (!vault_ctx_valid(ctx))
+        return vault_enter(v, ctx, "import", NULL, ei);
+    memset(&si, 0, sizeof(si));
+    e = vault_gate_as(v, ctx, ACCESS_IMPORT, NULL, &si, ei);
+    if (!e)
+        e = vault_enter(v, ctx, "import", NULL, ei);
+    if (!e)
+        (void)snprintf(v->importer, sizeof(v->importer), "%s", si.user);
+    return e;
+}
+
+#define IMPORT_GRANT_SECONDS ((int64_t)30 * 86400) /* the importer's grant on what it stored */
+
+dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei)
+{
+    const access_env *env = NULL;
+    access_grant_req r;
+    int64_t id = 0, now = vault_access_now();
+    dv_err e;
+
+    if (!v->importer[0] ||
+        (v->import_granted_set && !memcmp(v->import_granted, study_bi, INDEX_BI_BYTES)))
+        return DV_OK;
+    e = vault_access_env(v, &env, ei);
+    if (e || !env)
+        return e ? e : DV_EINVAL;
+    memset(&r, 0, sizeof(r));
+    r.grantee = v->importer;
+    r.target_bi = study_bi;
+    r.expires = now + IMPORT_GRANT_SECONDS;
+    r.source = "import-rule";
+    r.reason = "importer of the study";
+    r.created_by = v->importer;
+    e = access_grant_add(env, &r, now, &id, ei);
+    if (!e) {
+        memcpy(v->import_granted, study_bi, INDEX_BI_BYTES);
+        v->import_granted_set = 1;
+    }
+    return e;
+}
+
+const vault_ctx *vault_actor(vault *v, const vault_ctx *ctx, vault_actor_buf *b)
+{
+    access_session_info si;
+    dv_errinfo local;
+
+    memset(&si, 0, sizeof(si));
+    if (vault_session(v, ctx, &si, NULL, &local) != DV_OK || !si.user[0])
+        return ctx;
+    b->ctx = *ctx;
+    (void)snprintf(b->user, sizeof(b->user), "%s", si.user);
+    access_roles_format(si.roles, b->roles, sizeof(b->roles));
+    b->ctx.user = b->user;
+    b->ctx.role = b->roles[0] ? b->roles : ctx->role;
+    return &b->ctx;
 }

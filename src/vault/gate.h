@@ -24,4 +24,20 @@ dv_err vault_session(vault *v, const vault_ctx *ctx, access_session_info *si, ac
 dv_err vault_gate_as(vault *v, const vault_ctx *ctx, int action, const vault_gate_obj *o,
                      access_session_info *si, dv_errinfo *ei) DV_WUR;
 
+/* The view decision for many rows (find): the session's subject and grants, loaded once. */
+typedef struct vault_view_filter {
+    access_session_info si;
+    access_subject who; /* its user points into si */
+    access_relset rs;
+    const access_policy *pol;
+    int loaded;
+} vault_view_filter;
+/* Loads the session's subject and its grants valid now (f must not move afterwards). */
+dv_err vault_view_filter_load(vault *v, const vault_ctx *ctx, vault_view_filter *f,
+                              dv_errinfo *ei) DV_WUR;
+/* 1 when access_decide allows VIEW of that study (patient) for f's subject. */
+int vault_view_allowed(const vault_view_filter *f, const uint8_t *study_bi,
+                       const uint8_t *patient_bi);
+void vault_view_filter_free(vault_view_filter *f);
+
 #endif

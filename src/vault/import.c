@@ -622,6 +622,8 @@ static dv_err import_parsed(vault *v, const vault_ctx *ctx, imp *m, const uint8_
     if (e)
         return e;
     e = store_rows(v, m, wrapped, pd, size, flags, ei);
+    if (!e) /* the import rule: the importer may see what it stored */
+        e = vault_import_grant(v, m->study_bi, ei);
     if (e) {
         vault_drop_object(v, pd->key);
         pd->key[0] = 0;
@@ -823,7 +825,7 @@ dv_err vault_import_mem(vault *v, const vault_ctx *ctx, const uint8_t *p, size_t
     vault_pending pd;
     dv_err e;
 
-    e = vault_enter(v, ctx, "import", NULL, ei);
+    e = vault_door_import(v, ctx, ei);
     if (e)
         return e;
     if (index_depth(v->db) != 0)

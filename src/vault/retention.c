@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "access/access.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -115,7 +116,8 @@ dv_err vault_retention_run(vault *v, const vault_ctx *ctx, int dry_run, vault_re
     size_t i;
     dv_err e;
 
-    e = vault_enter(v, ctx, dry_run ? "retention-list" : "retention-run", NULL, ei);
+    e = vault_door(v, ctx, ACCESS_RETENTION, NULL, dry_run ? "retention-list" : "retention-run",
+                   NULL, ei);
     if (e)
         return e;
     memset(&q, 0, sizeof(q));

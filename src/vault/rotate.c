@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -161,7 +162,7 @@ dv_err vault_key_rotate(vault *v, const vault_ctx *ctx, const char *new_key_file
     crypto_key nk;
     dv_err e;
 
-    e = vault_enter(v, ctx, "key-rotate", NULL, ei);
+    e = vault_door(v, ctx, ACCESS_CONFIG, NULL, "key-rotate", NULL, ei);
     if (e)
         return e;
     if (v->cfg.kek_mode != VAULT_KEK_KEYFILE)
@@ -266,7 +267,7 @@ dv_err vault_key_rotate_passphrase(vault *v, const vault_ctx *ctx, const char *n
     dv_buf b;
     dv_err e;
 
-    e = vault_enter(v, ctx, "key-rotate", NULL, ei);
+    e = vault_door(v, ctx, ACCESS_CONFIG, NULL, "key-rotate", NULL, ei);
     if (e)
         return e;
     if (v->cfg.kek_mode != VAULT_KEK_PASSPHRASE)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "access/access.h"
 #include "dicom/charset.h"
 #include "vault/vault_int.h"
 
@@ -157,6 +158,7 @@ dv_err vault_shred_row(vault *v, const vault_ctx *ctx, const index_row *row, con
                        const char *reason, vault_shred_result *res, dv_errinfo *ei)
 {
     uint8_t pseud[INDEX_BI_BYTES];
+    vault_actor_buf actor;
     shred_scan s;
     dv_buf body;
     size_t i;
@@ -172,7 +174,7 @@ dv_err vault_shred_row(vault *v, const vault_ctx *ctx, const index_row *row, con
     if (!e)
         e = index_instance_list(v->db, row->study_id, 0, scan_row, &s, ei);
     dv_buf_init(&body, INDEX_CERT_BODY_MAX);
-    if (!e && cert_body(ctx, &s, res->pseudonym, reason, &body))
+    if (!e && cert_body(vault_actor(v, ctx, &actor), &s, res->pseudonym, reason, &body))
         e = dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "certificate too large");
     if (!e)
         e = shred_commit(v, row, &s, pseud, &body, res, ei);
@@ -216,7 +218,7 @@ dv_err vault_shred_study(vault *v, const vault_ctx *ctx, const char *study_uid, 
     dv_err e;
 
     memset(res, 0, sizeof(*res));
-    e = vault_enter(v, ctx, "shred-request", NULL, ei);
+    e = vault_door(v, ctx, ACCESS_SHRED, NULL, "shred-request", NULL, ei);
     if (!e)
         e = reason_ok(reason, ei);
     if (e)
@@ -258,7 +260,7 @@ dv_err vault_certificates(vault *v, const vault_ctx *ctx, vault_cert_fn fn, void
     cert_walk w = {v, fn, cb, 0, 0};
     dv_err e;
 
-    e = vault_enter(v, ctx, "certificates", NULL, ei);
+    e = vault_door(v, ctx, ACCESS_CERTS, NULL, "certificates", NULL, ei);
     if (!e)
         e = index_cert_list(v->db, NULL, 0, on_cert, &w, ei);
     if (n)

@@ -233,7 +233,7 @@ dv_err vault_import_paths(vault *v, const vault_ctx *ctx, char *const *paths, si
     dv_err e;
     size_t i;
 
-    e = vault_enter(v, ctx, "import", NULL, ei);
+    e = vault_door_import(v, ctx, ei);
     if (e)
         return e;
     if (index_depth(v->db) != 0)

@@ -120,7 +120,10 @@ check "every sequence number 0..54 arrived exactly once: $(cat "$TMP/count.out" 
 if [ -n "$TESTDATA" ]; then
   mv "$RS/out.log" "$RS/out.standalone.log"
   V=$TMP/vault
-  "$DV" init "$V" >/dev/null 2>&1
+  "$DV" init "$V" >"$TMP/vinit.out" 2>&1
+  # vault commands need a session: an administrator and a technologist (vault_access.sh)
+  source "$ROOT/tests/integration/vault_access.sh"
+  check "log in (administrator, technologist)" access_setup "$V" "$TMP/vinit.out"
   printf '\n[audit]\nsyslog = tls://127.0.0.1:%s\nca = %s\n' "$PORT" "$RS/ca.pem" >>"$V/dcmvault.conf"
   "$DV" import --vault "$V" "$TESTDATA/pydicom/CT_small.dcm" >/dev/null 2>&1
   check "the vault works with forwarding configured and the collector down" test $? -eq 0

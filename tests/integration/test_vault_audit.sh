@@ -7,11 +7,16 @@
 # be written, the operation fails.
 source "$(dirname "$0")/lib.sh"
 need_testdata "vault audit"
+source "$(dirname "$0")/vault_access.sh"
+access_need "vault audit"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 cd "$TMP" || exit 1
 V=$TMP/v
-export DCMVAULT_DIR=$V DCMVAULT_SESSION=$TMP/session
+export DCMVAULT_DIR=$V
 "$DV" init "$V" >init.out 2>&1
+check "log in (administrator, technologist)" access_setup "$V" init.out
+# the scripted session's events are those after the log-ins of the set-up
+n_setup=$("$DV" audit show --log "$V/audit" --json 2>/dev/null | wc -l)
 CT=$TESTDATA/pydicom/CT_small.dcm
 MR=$TESTDATA/pydicom/MR_small.dcm
 CT_STUDY=$(dcmdump +P 0020,000d "$CT" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1)
@@ -22,15 +27,17 @@ CT_STUDY=$(dcmdump +P 0020,000d "$CT" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n
 echo 'not the password at all' >wrong.pw
 "$DV" login --as admin --password-file wrong.pw >/dev/null 2>&1
 check "a wrong password is refused (exit 4)" test $? -eq 4
-sed -n 's/^one-time password: //p' init.out >right.pw
-"$DV" login --as admin --password-file right.pw >/dev/null 2>&1
-check "the right one logs in" test $? -eq 0
+oathtool --totp -b -N "@$(($(date +%s) + 30))" "$(cat .acc-admin.secret)" >admin.next
+HOME=$TMP/home-admin "$DV_BIN" login --as admin --password-file .acc-admin.pw \
+  --totp-file admin.next >/dev/null 2>&1
+check "the right one (password and the next step's code) logs in" test $? -eq 0
 "$DV" shred --study "$CT_STUDY" --reason "test: duplicate acquisition" >/dev/null 2>&1
 check "shred exits 0" test $? -eq 0
 
 "$DV" audit show --log "$V/audit" --json >events.json 2>err
 check "audit show reads the vault's log" test $? -eq 0
-python3 - events.json <<'PY' >seq.txt
+tail -n +$((n_setup + 1)) events.json >session.json
+python3 - session.json <<'PY' >seq.txt
 import json, sys
 for line in open(sys.argv[1]):
     e = json.loads(line)
@@ -55,8 +62,8 @@ if diff -u expected.txt seq.txt >diff.txt; then
 else
   fail "event sequence differs: $(tr '\n' ' ' <diff.txt | cut -c1-400)"
 fi
-s1=$(python3 -c 'import json,sys; print([json.loads(l)["objects"] for l in open(sys.argv[1])][1])' events.json)
-s2=$(python3 -c 'import json,sys; print([json.loads(l)["objects"] for l in open(sys.argv[1])][5])' events.json)
+s1=$(python3 -c 'import json,sys; print([json.loads(l)["objects"] for l in open(sys.argv[1])][1])' session.json)
+s2=$(python3 -c 'import json,sys; print([json.loads(l)["objects"] for l in open(sys.argv[1])][5])' session.json)
 check "the export names the same study pseudonym as its import" test "$s1" = "$s2"
 check "no event carries the study UID" bash -c "! grep -qF '$CT_STUDY' events.json"
 
@@ -73,9 +80,11 @@ check "the log folder holds none of the patients' identifiers" test $? -eq 0
 
 # ---- the privacy officer's view: names instead of pseudonyms, and the read is on the record --
 if command -v oathtool >/dev/null 2>&1; then
-  export HOME=$TMP/home
-  mkdir -p "$HOME"
-  as() { local u=$1; shift; DCMVAULT_SESSION=$TMP/$u.ses "$DV" "$@"; }
+  as() { # USER CMD...: the administrator's session from the set-up, or USER's own
+    local u=$1; shift
+    if [ "$u" = admin ]; then HOME=$TMP/home-admin "$DV_BIN" "$@"
+    else DCMVAULT_SESSION=$TMP/$u.ses "$DV_BIN" "$@"; fi
+  }
   totp() { oathtool --totp -b -N "@$(($(date +%s) + ${2:-0}))" "$1"; }
   activate() { # USER OTPFILE NEWPASSWORD: password change, TOTP enrolment, login with both
     local u=$1 otp=$2 sec
@@ -87,8 +96,6 @@ if command -v oathtool >/dev/null 2>&1; then
     totp "$sec" >"$u.code"
     as "$u" login --as "$u" --password-file "$u.pw" --totp-file "$u.code" >/dev/null 2>&1
   }
-  activate admin right.pw 'Adm1n-Strong-Pass-42'
-  check "the administrator activates password and second factor" test $? -eq 0
   as admin user add po1 --roles privacy-officer >po.out 2>&1
   sed -n 's/.*one-time password: //p' po.out >po1.otp
   activate po1 po1.otp 'Privacy-Watch-2026-xyz'

@@ -9,6 +9,8 @@ if [ ! -x "$DV" ]; then
   fail "no binary at $DV (make build/asan/dcmvault)"
   done_testing
 fi
+source "$(dirname "$0")/vault_access.sh"
+access_need "vault basic"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 cd "$TMP" || exit 1
 unset DCMVAULT_DIR
@@ -31,6 +33,8 @@ check "the password is not stored in clear" test -z "$(grep -rl -F "$pw" v)"
 pw2=$(sed -n 's/^one-time password: //p' init2.out)
 check "two vaults get different passwords" test "$pw" != "$pw2"
 check "two vaults get different keys" test "$(cat v.kek)" != "$(cat v2.kek)"
+check "log in to v (administrator, technologist)" access_setup v init.out
+check "log in to v2" access_setup v2 init2.out
 "$DV" init v >/dev/null 2>&1
 check "init refuses an existing vault" test $? -ne 0
 rm -rf v3
@@ -65,6 +69,7 @@ export PP='correct horse battery staple'
 "$DV" init pv --passphrase-env PP >pv.out 2>&1
 check "init with a passphrase" test $? -eq 0 -a ! -e pv.kek
 check "the config records mode = passphrase and a salt" grep -q '^salt = [0-9a-f]\{32\}$' pv/dcmvault.conf
+check "log in to pv" access_setup pv pv.out --passphrase-env PP
 check "the passphrase opens it" "$DV" check --vault pv --passphrase-env PP
 PP=wrong-passphrase-here "$DV" check --vault pv --passphrase-env PP >/dev/null 2>err
 check "a wrong passphrase is refused with exit 4" test $? -eq 4

@@ -14,6 +14,8 @@ if [ ! -x "$DV" ]; then
   fail "no binary at $DV (make build/asan/dcmvault)"
   done_testing
 fi
+source "$(dirname "$0")/vault_access.sh"
+access_need "vault corpus"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 PY=$(dirname "$0")/py
 V=$TMP/vault
@@ -25,6 +27,7 @@ n_files=$(wc -l <"$TMP/list")
 
 "$DV" init "$V" >"$TMP/init.out" 2>&1
 check "init creates a vault" test -f "$V/dcmvault.conf" -a -f "$V.kek"
+check "log in (administrator, technologist)" access_setup "$V" "$TMP/init.out"
 
 # ---- (1) import everything ----------------------------------------------------------------
 xargs -d '\n' "$DV" import --verbose <"$TMP/list" >"$TMP/import.out" 2>"$TMP/import.err"
@@ -53,7 +56,8 @@ check "no file that dcmdump reads is rejected" test "$bad" -eq 0
 
 # a second vault whose import is killed mid-way: its -wal, -shm and tmp/ are scanned too
 V2=$TMP/vault2
-"$DV" init "$V2" >/dev/null 2>&1
+"$DV" init "$V2" >"$TMP/init2.out" 2>&1
+check "log in to the second vault" access_setup "$V2" "$TMP/init2.out"
 mapfile -t files <"$TMP/list"
 "$DV" import --vault "$V2" "${files[@]}" >/dev/null 2>&1 &
 pid=$!

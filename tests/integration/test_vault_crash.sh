@@ -11,6 +11,8 @@ if [ ! -x "$DV" ]; then
   fail "no binary at $DV (make build/asan/dcmvault)"
   done_testing
 fi
+source "$(dirname "$0")/vault_access.sh"
+access_need "vault crash"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 SRC=$TESTDATA/orthanc-tests/HierarchicalAnonymization/2019-03-28/CR000000.dcm
 UIDP=1.2.276.0.7230010.3.1
@@ -47,7 +49,8 @@ for round in 1 2 3 4; do
   # a fresh vault each round, so each kill lands somewhere in a 1,000-file import
   V=$TMP/vault.$round
   export DCMVAULT_DIR=$V
-  "$DV" init "$V" >/dev/null 2>&1
+  "$DV" init "$V" >"$TMP/init.$round" 2>&1
+  access_setup "$V" "$TMP/init.$round" || fail "round $round: log in"
   delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.05 + (r % 1200) / 1000 }')
   "$DV" import --verbose "$TMP/gen" >"$TMP/out.$round" 2>/dev/null &
   pid=$!

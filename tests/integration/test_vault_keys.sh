@@ -10,11 +10,14 @@ if [ ! -x "$DV" ]; then
   fail "no binary at $DV (make build/asan/dcmvault)"
   done_testing
 fi
+source "$(dirname "$0")/vault_access.sh"
+access_need "vault keys"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 cd "$TMP" || exit 1
 V=$TMP/v
 export DCMVAULT_DIR=$V
-"$DV" init "$V" >/dev/null 2>&1
+"$DV" init "$V" >init1.out 2>&1
+check "log in (administrator, technologist)" access_setup "$V" init1.out
 CT=$TESTDATA/pydicom/CT_small.dcm
 MR=$TESTDATA/pydicom/MR_small.dcm
 "$DV" import "$CT" "$MR" "$TESTDATA/fo-dicom/CR-MONO1-10-chest" >/dev/null 2>&1
@@ -44,7 +47,8 @@ check "the vault opens with the key the config names" "$DV" check
 
 # a rotation interrupted after its commit: simulate by re-running the last steps by hand
 V2=$TMP/v2
-"$DV" init "$V2" >/dev/null 2>&1
+"$DV" init "$V2" >init2.out 2>&1
+check "log in to v2" access_setup "$V2" init2.out
 "$DV" import --vault "$V2" "$CT" >/dev/null 2>&1
 cp "$V2.kek" v2.old
 "$DV" key rotate --vault "$V2" >/dev/null 2>&1
@@ -61,7 +65,8 @@ check "the new key is in place and .new is gone" \
 # ---- passphrase vaults ------------------------------------------------------------------------
 export PASS_OLD='an old passphrase, long enough' PASS_NEW='the new passphrase, also long'
 V3=$TMP/v3
-"$DV" init "$V3" --passphrase-env PASS_OLD >/dev/null 2>&1
+"$DV" init "$V3" --passphrase-env PASS_OLD >init3.out 2>&1
+check "log in to v3" access_setup "$V3" init3.out --passphrase-env PASS_OLD
 "$DV" import --vault "$V3" --passphrase-env PASS_OLD "$CT" >/dev/null 2>&1
 cp "$V3/dcmvault.conf" v3.conf.old
 "$DV" key rotate --vault "$V3" --passphrase-env PASS_OLD --new-passphrase-env PASS_NEW >p.out 2>&1
@@ -117,7 +122,7 @@ check "the other studies still export" "$DV" export --study "$MR_STUDY" -o exp3
 "$DV" shred --list-certificates >certs.out 2>&1
 check "the certificate is listed and its signature verifies" grep -q 'signature valid' certs.out
 check "it carries counts, actor and reason" \
-  grep -q '"instances":1,.*"actor":"local:.*"reason":"test: duplicate acquisition"' certs.out
+  grep -q '"instances":1,.*"actor":"admin","role":"administrator","reason":"test: duplicate acquisition"' certs.out
 check "it names the study by pseudonym only (no UID)" test -z "$(grep -F "$CT_STUDY" certs.out)"
 check "check is clean after the shred" "$DV" check
 "$DV" shred --study "$CT_STUDY" --reason again >/dev/null 2>&1

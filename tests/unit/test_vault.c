@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "cli/demo_login.h"
 #include "dicom/dicom.h"
 #include "vault/vault_int.h"
 
@@ -368,6 +369,16 @@ static int find_n(vault *v, const vault_ctx *ctx, vault_level lv, const char *na
     return n;
 }
 
+static dv_err find_n_rc(vault *v, const vault_ctx *ctx)
+{
+    vault_query q;
+    int n = 0;
+
+    memset(&q, 0, sizeof(q));
+    q.level = VAULT_LEVEL_PATIENT;
+    return vault_find(v, ctx, &q, count_row, &n, NULL, NULL);
+}
+
 static void e2e_queries(vault *v, const vault_ctx *ctx)
 {
     assert_int_equal(find_n(v, ctx, VAULT_LEVEL_PATIENT, "doe", NULL), 1);
@@ -380,7 +391,9 @@ static void e2e_queries(vault *v, const vault_ctx *ctx)
     assert_int_equal(find_n(v, ctx, VAULT_LEVEL_STUDY, NULL, "-20240315"), 1);
 }
 
-static void e2e_checks(vault *v, const vault_ctx *ctx, const dv_buf *file)
+/* ctx: a technologist (import, find, export); adm: the administrator (check, shred,
+ * certificates; never PHI). */
+static void e2e_checks(vault *v, const vault_ctx *ctx, const vault_ctx *adm, const dv_buf *file)
 {
     vault_import_status st;
     vault_check_result cr;
@@ -407,16 +420,22 @@ static void e2e_checks(vault *v, const vault_ctx *ctx, const dv_buf *file)
     nobody.user = "";
     assert_int_equal(
         vault_export(v, &nobody, VAULT_SEL_STUDY, "1.2.3.4.1", keep_bytes, &g, &n, NULL), DV_EPERM);
-    assert_int_equal(vault_check(v, ctx, 0, NULL, NULL, &cr, NULL), DV_OK);
+    /* the administrator never sees PHI; the technologist does not run the health check */
+    assert_int_equal(vault_export(v, adm, VAULT_SEL_STUDY, "1.2.3.4.1", keep_bytes, &g, &n, NULL),
+                     DV_EPERM);
+    assert_int_equal(find_n_rc(v, adm), DV_EPERM);
+    assert_int_equal(vault_check(v, ctx, 0, NULL, NULL, &cr, NULL), DV_EPERM);
+    assert_int_equal(vault_check(v, adm, 0, NULL, NULL, &cr, NULL), DV_OK);
     assert_int_equal(cr.instances, 1);
     assert_int_equal(cr.bad_objects + cr.orphans + cr.bad_records, 0);
-    assert_int_equal(vault_shred_study(v, ctx, "1.2.3.4.1", "unit test", &sr, NULL), DV_OK);
+    assert_int_equal(vault_shred_study(v, ctx, "1.2.3.4.1", "unit test", &sr, NULL), DV_EPERM);
+    assert_int_equal(vault_shred_study(v, adm, "1.2.3.4.1", "unit test", &sr, NULL), DV_OK);
     assert_int_equal(sr.instances, 1);
     assert_int_equal(find_n(v, ctx, VAULT_LEVEL_PATIENT, "doe", NULL), 0);
-    assert_int_equal(vault_certificates(v, ctx, NULL, NULL, &n, &bad, NULL), DV_OK);
+    assert_int_equal(vault_certificates(v, adm, NULL, NULL, &n, &bad, NULL), DV_OK);
     assert_int_equal(n, 1);
     assert_int_equal(bad, 0);
-    assert_int_equal(vault_check(v, ctx, 0, NULL, NULL, &cr, NULL), DV_OK);
+    assert_int_equal(vault_check(v, adm, 0, NULL, NULL, &cr, NULL), DV_OK);
     assert_int_equal(cr.instances + cr.orphans, 0);
 }
 
@@ -424,9 +443,10 @@ static void test_end_to_end(void **state)
 {
     char parent[] = "/tmp/dv_vault_e2e_XXXXXX", dir[128], other[160], cmd[200];
     vault_init_opts o;
-    vault_init_result res;
+    vault_init_result res, first;
     vault_kek_src src = {NULL, NULL}, wrong = {NULL, NULL};
     vault_ctx_local lc;
+    demo_account admin, tech;
     crypto_key k;
     vault *v = NULL;
     dv_buf file;
@@ -443,14 +463,22 @@ static void test_end_to_end(void **state)
     assert_int_equal(vault_init(&lc.ctx, &o, &res, &ei), DV_OK);
     assert_int_equal(strlen(res.admin_password), VAULT_PASSWORD_LEN);
     assert_int_equal(res.key_file_created, 1);
+    first = res;
     assert_int_equal(vault_init(&lc.ctx, &o, &res, &ei), DV_EEXIST); /* never over a vault */
     assert_int_equal(crypto_keyfile_create(other, &k, NULL), DV_OK);
     wrong.key_file = other;
     assert_int_equal(vault_open(dir, &wrong, &v, &ei), DV_ECRYPTO);
     assert_string_equal(ei.msg, "the key does not open this vault");
     assert_int_equal(vault_open(dir, &src, &v, &ei), DV_OK);
+    /* the context of every call is a session: the administrator's (one-time password changed,
+     * second factor) and a technologist's it creates */
+    assert_int_equal(demo_activate(v, first.admin, first.admin_password, &admin, &ei), DV_OK);
+    memset(first.admin_password, 0, sizeof(first.admin_password));
+    assert_int_equal(demo_add_user(v, &admin, "tech", "technologist", &tech, &ei), DV_OK);
     make_file("1.2.3.4.3", "Doe^John", &file);
-    e2e_checks(v, &lc.ctx, &file);
+    e2e_checks(v, &tech.ctx, &admin.ctx, &file);
+    demo_account_wipe(&admin);
+    demo_account_wipe(&tech);
     dv_buf_release(&file);
     vault_close(v);
     (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", parent);
