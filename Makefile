@@ -3,7 +3,7 @@
 # `make fuzz` runs the libFuzzer targets; `make bench` the benchmarks; `make lint` the linters.
 
 CC       ?= gcc
-PKGS     := libsodium sqlite3 zlib libjpeg libopenjp2 charls libpng16 inih libcrypto libssl freetype2 liboath
+PKGS     := libsodium sqlite3 zlib libjpeg libopenjp2 charls libpng16 inih libcrypto libssl freetype2 liboath tesseract lept
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

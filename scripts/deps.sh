@@ -18,6 +18,8 @@ PKGS=(
   pngcheck libjpeg-turbo-progs  # render tests: independent PNG checker, djpeg
   rsyslog rsyslog-gnutls libxml2-utils  # audit tests: TLS syslog collector, xmllint --schema
   liboath-dev oathtool cracklib-runtime  # access: TOTP (liboath), its real peer, word list source
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-chi-sim  # deid: burned-in text OCR
+  imagemagick python3-numpy python3-pil  # deid/mark tests: attacks and generated images
 )
 
 missing=()
