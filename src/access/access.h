@@ -118,6 +118,8 @@ const char *access_rel_name(access_rel r);
 const char *access_reason_text(access_reason r);
 int access_role_from_name(const char *s, access_role *out);
 int access_action_from_name(const char *s, access_action *out);
+/* Purpose: the HL7 code in any case ("TREAT", "hresch") or a plain word: treatment, emergency,
+ * quality, legal, teaching/training, research, operations, sysadmin. */
 int access_purpose_from_name(const char *s, access_purpose *out);
 
 /* "radiologist,technologist" <-> bit set.  parse: -1 for an empty list or unknown name.
@@ -150,6 +152,14 @@ typedef struct access_usage {
 } access_usage;
 
 #define ACCESS_USER_QUOTAS_MAX 64
+#define ACCESS_REFERRING_MAX   256 /* [import.referring] entries */
+#define ACCESS_PN_MAX          64  /* a person name key, normalised */
+
+/* The import rule's map from a DICOM person name (ReferringPhysicianName) to an account. */
+typedef struct access_referring {
+    char pn[ACCESS_PN_MAX + 1]; /* normalised: access_pn_norm() */
+    char user[INDEX_USER_NAME_MAX + 1];
+} access_referring;
 
 typedef struct access_user_quota {
     char user[INDEX_USER_NAME_MAX + 1];
@@ -174,6 +184,9 @@ typedef struct access_policy {
     uint64_t offhours_max;                 /* PHI accesses per window at off hours: alert */
     int64_t dormant_seconds;               /* no login for this long, then a login: alert */
     int use_syslog;                        /* alerts also go to syslog (LOG_AUTHPRIV) */
+    int64_t referring_seconds;             /* the referring physician's import-rule grant */
+    access_referring referring[ACCESS_REFERRING_MAX];
+    unsigned n_referring;
 } access_policy;
 
 /* The built-in defaults (docs/access.md): quotas per role, bulk 20 studies / 5 patients,
@@ -186,6 +199,13 @@ dv_err access_policy_parse(const char *text, access_policy *p, dv_errinfo *ei) D
 /* Defaults, then the file at path when it exists (an absent file is not an error). */
 dv_err access_policy_load(const char *path, access_policy *p, dv_errinfo *ei) DV_WUR
     DV_NONNULL(1, 2);
+/* Normalises a person name for matching: the first (alphabetic) component group only, upper
+ * case ASCII, spaces around '^' and trailing '^' or spaces dropped.  -1 when the result would
+ * be empty or longer than ACCESS_PN_MAX. */
+int access_pn_norm(const char *pn, char out[ACCESS_PN_MAX + 1]);
+/* The account [import.referring] maps this person name to; NULL when none. */
+const char *access_policy_referring(const access_policy *p, const char *pn) DV_NONNULL(1);
+
 /* The quota of a user: per field the most generous of their roles', replaced by the keys their
  * own [quota.user.NAME] section sets. */
 void access_policy_quota(const access_policy *p, const char *user, unsigned roles,

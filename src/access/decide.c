@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "access/access.h"
 
@@ -164,13 +165,28 @@ int access_action_from_name(const char *s, access_action *out)
     return -1;
 }
 
+/* The words users type for the codes (the list and the HL7 display names). */
+static const struct {
+    const char *word;
+    access_purpose p;
+} PURPOSE_WORDS[] = {
+    {"treatment", ACCESS_P_TREAT}, {"emergency", ACCESS_P_ETREAT},   {"quality", ACCESS_P_HQUALIMP},
+    {"legal", ACCESS_P_HLEGAL},    {"teaching", ACCESS_P_TRAIN},     {"training", ACCESS_P_TRAIN},
+    {"research", ACCESS_P_HRESCH}, {"operations", ACCESS_P_HOPERAT}, {"sysadmin", ACCESS_P_SYSADMN},
+};
+
 int access_purpose_from_name(const char *s, access_purpose *out)
 {
     unsigned i;
 
     for (i = 0; i < ACCESS_PURPOSE_COUNT; i++)
-        if (!strcmp(s, PURPOSES[i].code)) {
+        if (!strcasecmp(s, PURPOSES[i].code)) {
             *out = (access_purpose)i;
+            return 0;
+        }
+    for (i = 0; i < sizeof(PURPOSE_WORDS) / sizeof(PURPOSE_WORDS[0]); i++)
+        if (!strcasecmp(s, PURPOSE_WORDS[i].word)) {
+            *out = PURPOSE_WORDS[i].p;
             return 0;
         }
     return -1;

@@ -2,7 +2,8 @@
 /* policy.c - the access policy: built-in defaults and DIR/access.conf (INI, strict).
  *
  * Sections: [access] (thresholds, lockout, sessions, anomaly rules), [quota.ROLE] and
- * [quota.user.NAME] (export quotas).  An unknown section or key, a value out of range, or a
+ * [quota.user.NAME] (export quotas), [import.referring] (person name = account: the import
+ * rule's grant for the referring physician).  An unknown section or key, a value out of range, or a
  * line longer than LINE_MAX is an error naming the line; nothing is half-applied by the caller
  * (it parses into a copy).  docs/access.md lists every key with its default.
  */
@@ -54,6 +55,7 @@ void access_policy_default(access_policy *p)
     p->offhours_max = 10;
     p->dormant_seconds = 90 * DAY;
     p->use_syslog = 1;
+    p->referring_seconds = 30 * DAY;
 }
 
 static void inherit(uint64_t *dst, uint64_t v)
@@ -174,6 +176,7 @@ static const akey AKEYS[] = {
     AK("window_denials", 0, 1000000, window_denials, 1),
     AK("offhours_max", 0, 1000000, offhours_max, 1),
     AK("dormant_days", 86400, 3650, dormant_seconds, 0),
+    AK("referring_grant_days", 86400, 3650, referring_seconds, 0),
 };
 
 static int access_key(parse *ps, const char *name, const char *value)
@@ -253,6 +256,59 @@ static access_quota *user_quota(parse *ps, const char *user)
     return &p->user_quota[i].q;
 }
 
+int access_pn_norm(const char *pn, char out[ACCESS_PN_MAX + 1])
+{
+    size_t n = 0;
+    const char *s;
+
+    for (s = pn; *s && *s != '='; s++) {
+        char c = *s;
+
+        if (c == ' ' && (n == 0 || out[n - 1] == ' ' || out[n - 1] == '^' || s[1] == '^'))
+            continue;
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (n == ACCESS_PN_MAX)
+            return -1;
+        out[n++] = c;
+    }
+    while (n > 0 && (out[n - 1] == '^' || out[n - 1] == ' '))
+        n--;
+    out[n] = '\0';
+    return n ? 0 : -1;
+}
+
+const char *access_policy_referring(const access_policy *p, const char *pn)
+{
+    char key[ACCESS_PN_MAX + 1];
+    unsigned i;
+
+    if (!pn || access_pn_norm(pn, key) != 0)
+        return NULL;
+    for (i = 0; i < p->n_referring; i++)
+        if (!strcmp(p->referring[i].pn, key))
+            return p->referring[i].user;
+    return NULL;
+}
+
+/* [import.referring]: PERSON^NAME = account */
+static int referring_key(parse *ps, const char *name, const char *value)
+{
+    access_policy *p = ps->p;
+    access_referring *r;
+
+    if (p->n_referring >= ACCESS_REFERRING_MAX)
+        return fail(ps, "too many [import.referring] entries", name);
+    r = &p->referring[p->n_referring];
+    if (access_pn_norm(name, r->pn) != 0)
+        return fail(ps, "person name empty or too long", name);
+    if (!value[0] || strlen(value) > INDEX_USER_NAME_MAX)
+        return fail(ps, "account name empty or too long", name);
+    memcpy(r->user, value, strlen(value) + 1);
+    p->n_referring++;
+    return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     parse *ps = user;
@@ -261,6 +317,8 @@ static int handler(void *user, const char *section, const char *name, const char
 
     if (!strcmp(section, "access"))
         return access_key(ps, name, value);
+    if (!strcmp(section, "import.referring"))
+        return referring_key(ps, name, value);
     if (!strncmp(section, "quota.user.", 11)) {
         q = user_quota(ps, section + 11);
         return q ? quota_key(ps, q, name, value) : fail(ps, "bad or too many user quotas", name);

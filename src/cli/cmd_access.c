@@ -32,12 +32,6 @@ int acc_parse(const char *cmd, int argc, char **argv, int first, acc_args *a)
             return DV_EXIT_USAGE;
         if (rc)
             continue;
-        if (!strcmp(argv[i], "--purpose")) {
-            a->purpose = cli_opt_value(cmd, argc, argv, &i);
-            if (!a->purpose)
-                return DV_EXIT_USAGE;
-            continue;
-        }
         for (k = 0; k < a->nopts; k++)
             if (!strcmp(argv[i], a->opts[k].name))
                 break;
@@ -60,14 +54,19 @@ int acc_parse(const char *cmd, int argc, char **argv, int first, acc_args *a)
 int acc_open(const char *cmd, acc_args *a, vault **v, cli_session *s)
 {
     int rc = cli_vault_open(cmd, &a->vo, v);
+    vault_whoami w;
+    dv_errinfo ei;
 
     if (rc)
         return rc;
-    rc = cli_session_ctx(cmd, a->vo.dir, a->purpose, s);
+    rc = cli_session_ctx(cmd, a->vo.dir, a->purpose ? a->purpose : a->vo.purpose, s);
     if (rc) {
         vault_close(*v);
         *v = NULL;
+        return rc;
     }
+    if (vault_whoami_get(*v, &s->ctx, &w, &ei) == DV_OK && w.user[0])
+        cli_session_purpose(s, w.purpose);
     return rc;
 }
 

@@ -12,7 +12,12 @@ typedef struct cli_session {
     vault_ctx ctx;
     char token[VAULT_TOKEN_LEN + 2];
     char user[65], roles[256]; /* the session's account (cli_vault_session), for the record */
+    char purpose[32];          /* the request's purpose as an HL7 code, for the record */
 } cli_session;
+
+/* Sets s->ctx.purpose to the HL7 code of the request's purpose ("treatment" -> "TREAT"), or to
+ * session_default when the request names none; an unknown word is left for the gate to refuse. */
+void cli_session_purpose(cli_session *s, const char *session_default);
 
 /* The token file of the vault at vault_dir ($DCMVAULT_SESSION, else ~/.dcmvault/session-HASH).
  * -1 when there is no place for it. */

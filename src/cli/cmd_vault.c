@@ -38,6 +38,8 @@ int cli_vault_opt(const char *cmd, cli_vault_opts *o, int argc, char **argv, int
         dst = &o->key_file;
     else if (!strcmp(a, "--passphrase-env"))
         dst = &o->pass_env;
+    else if (!strcmp(a, "--purpose"))
+        dst = &o->purpose;
     if (!dst)
         return 0;
     *dst = cli_opt_value(cmd, argc, argv, i);
@@ -75,7 +77,7 @@ int cli_vault_session(const char *cmd, cli_vault_opts *o, vault **v, cli_session
 
     if (rc)
         return rc;
-    rc = cli_session_ctx(cmd, o->dir, NULL, s);
+    rc = cli_session_ctx(cmd, o->dir, o->purpose, s);
     if (rc) {
         vault_close(*v);
         *v = NULL;
@@ -87,6 +89,7 @@ int cli_vault_session(const char *cmd, cli_vault_opts *o, vault **v, cli_session
         (void)snprintf(s->roles, sizeof(s->roles), "%s", w.roles[0] ? w.roles : "none");
         s->ctx.user = s->user;
         s->ctx.role = s->roles;
+        cli_session_purpose(s, w.purpose);
     }
     return DV_EXIT_OK;
 }

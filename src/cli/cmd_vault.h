@@ -11,12 +11,17 @@ typedef struct cli_vault_opts {
     const char *dir;      /* --vault DIR, else $DCMVAULT_DIR */
     const char *key_file; /* --key-file PATH (default: the config's, else DIR.kek) */
     const char *pass_env; /* --passphrase-env VAR */
+    const char *purpose;  /* --purpose P: this request's purpose of use (default: session's) */
 } cli_vault_opts;
 
-#define CLI_VAULT_OPTS_HELP                                                                  \
-    "  --vault DIR            the vault folder (default: $DCMVAULT_DIR)\n"                   \
-    "  --key-file PATH        the key file (default: the one in the config, else DIR.kek)\n" \
-    "  --passphrase-env VAR   read the passphrase of a passphrase vault from $VAR\n"
+#define CLI_VAULT_OPTS_HELP                                                                      \
+    "  --vault DIR            the vault folder (default: $DCMVAULT_DIR)\n"                       \
+    "  --key-file PATH        the key file (default: the one in the config, else DIR.kek)\n"     \
+    "  --passphrase-env VAR   read the passphrase of a passphrase vault from $VAR\n"             \
+    "  --purpose P            purpose of use of this request: treatment, emergency, quality,\n"  \
+    "                         legal, teaching, research, operations (or the HL7 code TREAT,\n"   \
+    "                         ETREAT, HQUALIMP, HLEGAL, TRAIN, HRESCH, HOPERAT); default: the\n" \
+    "                         session's\n"
 
 /* Consumes a vault option at argv[*i] (and its value).  1: consumed, 0: not a vault option,
  * -1: the value is missing (message printed). */

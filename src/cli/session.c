@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "cli/cli.h"
 #include "cli/cmd_access.h"
 
@@ -128,6 +129,20 @@ int cli_session_ctx(const char *cmd, const char *vault_dir, const char *purpose,
     s->ctx.session = s->token;
     s->ctx.client = "local";
     return DV_EXIT_OK;
+}
+
+void cli_session_purpose(cli_session *s, const char *session_default)
+{
+    access_purpose p;
+    const char *code = session_default;
+
+    if (strcmp(s->ctx.purpose, "default") != 0) {
+        if (access_purpose_from_name(s->ctx.purpose, &p) != 0)
+            return;
+        code = access_purpose_name(p);
+    }
+    (void)snprintf(s->purpose, sizeof(s->purpose), "%s", code);
+    s->ctx.purpose = s->purpose;
 }
 
 void cli_session_wipe(cli_session *s)

@@ -392,11 +392,43 @@ dv_err vault_door_import(vault *v, const vault_ctx *ctx, dv_errinfo *ei)
 
 #define IMPORT_GRANT_SECONDS ((int64_t)30 * 86400) /* the importer's grant on what it stored */
 
-dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei)
+/* The referring physician's account, when the map names one that may hold a care grant. */
+static const char *referring_account(vault *v, const access_env *env, const char *pn)
 {
-    const access_env *env = NULL;
+    const char *user = pn ? access_policy_referring(env->pol, pn) : NULL;
+    index_account a;
+    unsigned roles = 0;
+    dv_errinfo local;
+
+    if (!user || index_account_get(v->db, user, &a, &local) != DV_OK)
+        return NULL;
+    sodium_memzero(a.pwhash, sizeof(a.pwhash));
+    if (a.disabled || access_roles_parse(a.roles, &roles) != 0 || !access_roles_phi(roles))
+        return NULL;
+    return user;
+}
+
+static dv_err rule_grant(const access_env *env, const char *grantee, const char *creator,
+                         const uint8_t *study_bi, int64_t seconds, const char *reason,
+                         dv_errinfo *ei)
+{
     access_grant_req r;
     int64_t id = 0, now = vault_access_now();
+
+    memset(&r, 0, sizeof(r));
+    r.grantee = grantee;
+    r.target_bi = study_bi;
+    r.expires = now + seconds;
+    r.source = "import-rule";
+    r.reason = reason;
+    r.created_by = creator;
+    return access_grant_add(env, &r, now, &id, ei);
+}
+
+dv_err vault_import_grant(vault *v, const uint8_t *study_bi, const char *referring, dv_errinfo *ei)
+{
+    const access_env *env = NULL;
+    const char *doc;
     dv_err e;
 
     if (!v->importer[0] ||
@@ -405,14 +437,12 @@ dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei)
     e = vault_access_env(v, &env, ei);
     if (e || !env)
         return e ? e : DV_EINVAL;
-    memset(&r, 0, sizeof(r));
-    r.grantee = v->importer;
-    r.target_bi = study_bi;
-    r.expires = now + IMPORT_GRANT_SECONDS;
-    r.source = "import-rule";
-    r.reason = "importer of the study";
-    r.created_by = v->importer;
-    e = access_grant_add(env, &r, now, &id, ei);
+    e = rule_grant(env, v->importer, v->importer, study_bi, IMPORT_GRANT_SECONDS,
+                   "importer of the study", ei);
+    doc = e ? NULL : referring_account(v, env, referring);
+    if (doc && strcmp(doc, v->importer) != 0)
+        e = rule_grant(env, doc, v->importer, study_bi, env->pol->referring_seconds,
+                       "referring physician named in the study", ei);
     if (!e) {
         memcpy(v->import_granted, study_bi, INDEX_BI_BYTES);
         v->import_granted_set = 1;
@@ -423,12 +453,17 @@ dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei)
 const vault_ctx *vault_actor(vault *v, const vault_ctx *ctx, vault_actor_buf *b)
 {
     access_session_info si;
+    access_purpose p;
     dv_errinfo local;
 
     memset(&si, 0, sizeof(si));
     if (vault_session(v, ctx, &si, NULL, &local) != DV_OK || !si.user[0])
         return ctx;
     b->ctx = *ctx;
+    if (access_purpose_from_name(ctx->purpose, &p) != 0)
+        p = si.purpose;
+    (void)snprintf(b->purpose, sizeof(b->purpose), "%s", access_purpose_name(p));
+    b->ctx.purpose = b->purpose;
     (void)snprintf(b->user, sizeof(b->user), "%s", si.user);
     access_roles_format(si.roles, b->roles, sizeof(b->roles));
     b->ctx.user = b->user;

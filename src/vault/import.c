@@ -623,7 +623,7 @@ static dv_err import_parsed(vault *v, const vault_ctx *ctx, imp *m, const uint8_
         return e;
     e = store_rows(v, m, wrapped, pd, size, flags, ei);
     if (!e) /* the import rule: the importer may see what it stored */
-        e = vault_import_grant(v, m->study_bi, ei);
+        e = vault_import_grant(v, m->study_bi, vault_rec_get(&m->study, TAG_REFERRING), ei);
     if (e) {
         vault_drop_object(v, pd->key);
         pd->key[0] = 0;

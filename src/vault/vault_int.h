@@ -242,14 +242,19 @@ dv_err vault_gate(vault *v, const vault_ctx *ctx, int action, const vault_gate_o
 void vault_access_free(struct vault_access *acc);
 /* vault_door for imports; also keeps the session's user for the import rule. */
 dv_err vault_door_import(vault *v, const vault_ctx *ctx, dv_errinfo *ei) DV_WUR;
-/* The import rule: the importing user gets a grant on the study (once per study in a row). */
-dv_err vault_import_grant(vault *v, const uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
+/* The import rule: the importing user gets a grant on the study, and so does the account that
+ * [import.referring] in access.conf maps the study's ReferringPhysicianName to (referring may
+ * be NULL), when it exists, is enabled and holds a clinical role (once per study in a row). */
+dv_err vault_import_grant(vault *v, const uint8_t *study_bi, const char *referring,
+                          dv_errinfo *ei) DV_WUR;
 /* The account behind ctx's session, as a context for records that name their actor (the
- * session's user and roles); ctx itself when there is no open session. */
+ * session's user and roles, and the purpose as an HL7 code: the request's, or the session's
+ * default when the request says "default"); ctx itself when there is no open session. */
 typedef struct vault_actor_buf {
     vault_ctx ctx;
     char user[INDEX_USER_NAME_MAX + 1];
     char roles[256];
+    char purpose[16]; /* the effective purpose: the request's code, else the session's */
 } vault_actor_buf;
 const vault_ctx *vault_actor(vault *v, const vault_ctx *ctx, vault_actor_buf *b);
 /* The first lines of every vault_* entry: vault_gate (action on o), then vault_enter (the

@@ -357,7 +357,18 @@ static void test_names_and_roles(void **state)
         assert_int_equal(p, i);
     }
     assert_int_equal(access_purpose_from_name("TREAT", &p), 0);
-    assert_int_equal(access_purpose_from_name("treat", &p), -1);
+    assert_int_equal(access_purpose_from_name("treat", &p), 0); /* codes in any case */
+    assert_int_equal(p, ACCESS_P_TREAT);
+    assert_int_equal(access_purpose_from_name("Research", &p), 0);
+    assert_int_equal(p, ACCESS_P_HRESCH);
+    assert_int_equal(access_purpose_from_name("teaching", &p), 0);
+    assert_int_equal(p, ACCESS_P_TRAIN);
+    assert_int_equal(access_purpose_from_name("training", &p), 0);
+    assert_int_equal(p, ACCESS_P_TRAIN);
+    assert_int_equal(access_purpose_from_name("quality", &p), 0);
+    assert_int_equal(p, ACCESS_P_HQUALIMP);
+    assert_int_equal(access_purpose_from_name("treatmentx", &p), -1);
+    assert_int_equal(access_purpose_from_name("", &p), -1);
     assert_int_equal(access_roles_parse("technologist,radiologist", &roles), 0);
     access_roles_format(roles, buf, sizeof(buf));
     assert_string_equal(buf, "radiologist,technologist");
@@ -400,6 +411,42 @@ static void test_policy_parse(void **state)
     assert_int_equal(access_policy_parse("[quota.wizard]\nstudies_hour = 1\n", &p, &ei),
                      DV_EMALFORMED);
     assert_int_equal(access_policy_parse("[access]\nbulk_studies = -1\n", &p, &ei), DV_EMALFORMED);
+}
+
+static void test_policy_referring(void **state)
+{
+    access_policy p;
+    dv_errinfo ei;
+    char key[ACCESS_PN_MAX + 1], longname[ACCESS_PN_MAX + 8];
+
+    (void)state;
+    assert_int_equal(access_pn_norm("Huang ^ Wei^^^", key), 0);
+    assert_string_equal(key, "HUANG^WEI");
+    assert_int_equal(access_pn_norm("Huang^Wei=黄^伟", key), 0); /* ideographic group ignored */
+    assert_string_equal(key, "HUANG^WEI");
+    assert_int_equal(access_pn_norm("^^ ", key), -1);
+    memset(longname, 'A', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(access_pn_norm(longname, key), -1);
+
+    access_policy_default(&p);
+    assert_int_equal(p.referring_seconds, 30 * 86400);
+    assert_int_equal(access_policy_parse("[access]\nreferring_grant_days = 7\n"
+                                         "[import.referring]\nhuang^wei = drhuang\n"
+                                         "LI^NA = drli\n",
+                                         &p, &ei),
+                     DV_OK);
+    assert_int_equal(p.referring_seconds, 7 * 86400);
+    assert_string_equal(access_policy_referring(&p, "HUANG^WEI^^"), "drhuang");
+    assert_string_equal(access_policy_referring(&p, "li^na=李^娜"), "drli");
+    assert_null(access_policy_referring(&p, "HUANG^WEN"));
+    assert_null(access_policy_referring(&p, ""));
+    access_policy_default(&p);
+    assert_int_equal(access_policy_parse("[import.referring]\nHUANG^WEI =\n", &p, &ei),
+                     DV_EMALFORMED);
+    assert_non_null(strstr(ei.msg, "line 2: account name empty"));
+    assert_int_equal(access_policy_parse("[import.referring]\n^^ = x\n", &p, &ei), DV_EMALFORMED);
+    assert_non_null(strstr(ei.msg, "person name empty"));
 }
 
 /* ==== passwords ============================================================================ */
@@ -1120,6 +1167,7 @@ int main(void)
         cmocka_unit_test(test_self_rules_and_quota),
         cmocka_unit_test(test_names_and_roles),
         cmocka_unit_test(test_policy_parse),
+        cmocka_unit_test(test_policy_referring),
         cmocka_unit_test(test_password_rules),
         cmocka_unit_test(test_common_list_matches_data),
         cmocka_unit_test(test_hash_and_onetime),
