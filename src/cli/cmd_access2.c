@@ -185,11 +185,38 @@ int cmd_grants(int argc, char **argv)
     return e ? acc_fail("grants", e, &ei) : acc_done();
 }
 
+static int breakglass_stop(acc_args *a, const char *idtext)
+{
+    cli_session s;
+    dv_errinfo ei;
+    vault *v = NULL;
+    char *end;
+    long long id = strtoll(idtext, &end, 10);
+    int rc;
+    dv_err e;
+
+    if (*end || id <= 0 || a->npos) {
+        fprintf(stderr, "usage: dcmvault breakglass --stop ID\n");
+        return DV_EXIT_USAGE;
+    }
+    rc = acc_open("breakglass", a, &v, &s);
+    if (rc)
+        return rc;
+    e = vault_breakglass_stop(v, &s.ctx, (int64_t)id, &ei);
+    vault_close(v);
+    cli_session_wipe(&s);
+    if (e)
+        return acc_fail("breakglass", e, &ei);
+    printf("emergency override %lld stopped\n", id);
+    return acc_done();
+}
+
 int cmd_breakglass(int argc, char **argv)
 {
-    const char *study = NULL, *reason = NULL;
-    acc_opt opts[] = {{"--study", &study, NULL}, {"--reason", &reason, NULL}};
-    acc_args a = {{NULL, NULL, NULL}, NULL, opts, 2, {NULL}, 0};
+    const char *study = NULL, *reason = NULL, *stop = NULL;
+    acc_opt opts[] = {
+        {"--study", &study, NULL}, {"--reason", &reason, NULL}, {"--stop", &stop, NULL}};
+    acc_args a = {{NULL, NULL, NULL, NULL}, NULL, opts, 3, {NULL}, 0};
     cli_session s;
     dv_errinfo ei;
     vault *v = NULL;
@@ -197,8 +224,10 @@ int cmd_breakglass(int argc, char **argv)
     int rc = acc_parse("breakglass", argc, argv, 1, &a);
     dv_err e;
 
+    if (!rc && stop && !study && !reason)
+        return breakglass_stop(&a, stop);
     if (!rc && (!study || !reason || a.npos)) {
-        fprintf(stderr, "usage: dcmvault breakglass --study UID --reason TEXT\n");
+        fprintf(stderr, "usage: dcmvault breakglass --study UID --reason TEXT | --stop ID\n");
         rc = DV_EXIT_USAGE;
     }
     if (!rc)

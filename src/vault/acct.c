@@ -37,6 +37,11 @@ dv_err vault_login(vault *v, const char *user, const char *password, const char 
     if (e) {
         dv_err ae = vault_audit_login(v, user, rq.client, "login-failed", 0, NULL);
 
+        /* this failure locked the account (DCM 110137 User Security Attributes Changed) */
+        if (env && index_account_get(v->db, user, &a, NULL) == DV_OK &&
+            a.locked_until == rq.now + env->pol->lockout_seconds && env->pol->lockout_seconds)
+            ae = vault_audit_login(v, user, rq.client, "lockout", 1, NULL);
+        sodium_memzero(&a, sizeof(a));
         (void)ae; /* the failure is reported either way */
         return e;
     }
@@ -60,8 +65,14 @@ dv_err vault_login(vault *v, const char *user, const char *password, const char 
 dv_err vault_logout(vault *v, const char *token, dv_errinfo *ei)
 {
     const access_env *env = NULL;
+    vault_ctx c = {"session", "session", "default", token, "local"};
+    access_session_info si = {0};
+    dv_errinfo local;
     dv_err e = env_of(v, &env, ei);
 
+    /* DCM 110123 Logout, before the session ends; an unknown or expired token ends nothing */
+    if (!e && vault_session(v, &c, &si, NULL, &local) == DV_OK && si.user[0])
+        e = vault_audit_login(v, si.user, c.client, "logout", 1, ei);
     return e ? e : access_logout(env, token, ei);
 }
 
@@ -252,8 +263,38 @@ dv_err vault_revoke(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei)
     e = vault_gate(v, ctx, ACCESS_GRANT, &o, ei);
     if (!e)
         e = env_of(v, &env, ei);
+    /* ending an emergency opening early is DCM 110138 Emergency Override Stopped */
     if (!e)
-        e = vault_audit_study(v, ctx, "revoke", o.study_bi, o.patient_bi, ei);
+        e = vault_audit_study(v, ctx,
+                              strcmp(g.source, "break-glass") ? "revoke" : "breakglass-stop",
+                              o.study_bi, o.patient_bi, ei);
+    return e ? e : access_grant_revoke(env, id, ei);
+}
+
+dv_err vault_breakglass_stop(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei)
+{
+    access_session_info si = {0};
+    const access_env *env = NULL;
+    vault_gate_obj o;
+    index_grant g;
+    dv_err e = vault_session(v, ctx, &si, NULL, ei);
+
+    if (!e)
+        e = index_grant_get(v->db, id, &g, ei);
+    if (e == DV_ENOTFOUND ||
+        (!e && (strcmp(g.source, "break-glass") != 0 || g.group ||
+                strcmp(g.grantee, si.user) != 0 || g.revoked || g.expires <= vault_access_now())))
+        return dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG,
+                       "no emergency override %lld of yours is open", (long long)id);
+    if (e)
+        return e;
+    memset(&o, 0, sizeof(o));
+    o.study_bi = g.target_bi;
+    e = vault_gate(v, ctx, ACCESS_BREAKGLASS, &o, ei);
+    if (!e)
+        e = env_of(v, &env, ei);
+    if (!e)
+        e = vault_audit_study(v, ctx, "breakglass-stop", g.target_bi, NULL, ei);
     return e ? e : access_grant_revoke(env, id, ei);
 }
 

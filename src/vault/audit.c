@@ -51,6 +51,9 @@ static const struct {
     {"breakglass-stop", AUDIT_ACT_BREAKGLASS_STOP},
     {"approval", AUDIT_ACT_APPROVAL},
     {"init", AUDIT_ACT_CONFIG},
+    {"log-start", AUDIT_ACT_LOG_START},
+    {"log-stop", AUDIT_ACT_LOG_STOP},
+    {"lockout", AUDIT_ACT_LOCKOUT},
 };
 
 static audit_action action_of(const char *event)
@@ -154,6 +157,12 @@ dv_err vault_audit_event(vault *v, const vault_ctx *ctx, const char *event, cons
         obj.type = AUDIT_OBJ_STUDY;
         return append(v, ctx, event, AUDIT_OUT_SUCCESS, &obj, 1, NULL, ei);
     }
+    return append(v, ctx, event, AUDIT_OUT_SUCCESS, NULL, 0, detail, ei);
+}
+
+dv_err vault_audit_detail(vault *v, const vault_ctx *ctx, const char *event, const char *detail,
+                          dv_errinfo *ei)
+{
     return append(v, ctx, event, AUDIT_OUT_SUCCESS, NULL, 0, detail, ei);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 typedef struct init_state {
     const vault_init_opts *o;
+    const vault_ctx *ctx; /* who runs init: the first entries of the audit log name them */
     int made_dir, made_keyfile;
     int dir_ok; /* the folder was created or found empty: what is in it is init's */
     char keyfile[VAULT_PATH_MAX];
@@ -151,6 +153,22 @@ static dv_err make_admin(vault *v, const char *name, vault_init_result *res, dv_
     return e;
 }
 
+/* The audit log is born with the vault: its first entries say that recording started (DCM
+ * 110134) and that a vault was configured (DCM 110131), with the cipher and key source. */
+static dv_err start_log(init_state *s, vault *v, dv_errinfo *ei)
+{
+    char detail[96];
+    dv_err e = vault_audit_open(v, ei);
+
+    (void)snprintf(detail, sizeof(detail), "vault created: cipher %s, key-encryption key from %s",
+                   crypto_alg_name(v->cfg.alg), s->o->kek.pass_env ? "a passphrase" : "a key file");
+    if (!e)
+        e = vault_audit_detail(v, s->ctx, "log-start", "audit recording started", ei);
+    if (!e)
+        e = vault_audit_detail(v, s->ctx, "init", detail, ei);
+    return e;
+}
+
 static dv_err make_parts(init_state *s, vault *v, vault_init_result *res, dv_errinfo *ei)
 {
     char path[VAULT_PATH_MAX];
@@ -173,6 +191,8 @@ static dv_err make_parts(init_state *s, vault *v, vault_init_result *res, dv_err
         e = vault_store_kek_check(v, &v->kek, ei);
     if (!e)
         e = make_admin(v, s->o->admin ? s->o->admin : "admin", res, ei);
+    if (!e)
+        e = start_log(s, v, ei);
     return e;
 }
 
@@ -182,6 +202,15 @@ static void remove_rel(const char *dir, const char *name)
 
     if (!vault_path(p, sizeof(p), dir, name))
         (void)unlink(p);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        return rmdir(path) == 0 ? 0 : -1;
+    return unlink(path) == 0 ? 0 : -1;
 }
 
 /* Undoes a failed init: only what init itself created. */
@@ -199,6 +228,9 @@ static void undo(init_state *s)
         return; /* never touch a folder that was not init's */
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         remove_rel(s->o->dir, files[i]);
+    if (!vault_path(p, sizeof(p), s->o->dir, "audit"))
+        (void)nftw(p, rm_entry, 8, FTW_DEPTH | FTW_PHYS); /* a log that never held an operation */
+    remove_rel(s->o->dir, "audit.vkey");
     if (!vault_path(p, sizeof(p), s->o->dir, "objects"))
         (void)rmdir(p);
     if (!vault_path(p, sizeof(p), s->o->dir, "tmp"))
@@ -236,6 +268,7 @@ dv_err vault_init(const vault_ctx *ctx, const vault_init_opts *o, vault_init_res
     memset(res, 0, sizeof(*res));
     memset(&s, 0, sizeof(s));
     s.o = o;
+    s.ctx = ctx;
     if (!vault_ctx_valid(ctx))
         return dv_fail(ei, DV_EPERM, DV_NO_OFFSET, DV_NO_TAG, "init: no valid request context");
     e = crypto_init();

@@ -383,6 +383,11 @@ dv_err vault_grants(vault *v, const vault_ctx *ctx, const char *user, vault_gran
  * patient data in it); raises an alert.  *id: the opening. */
 dv_err vault_breakglass(vault *v, const vault_ctx *ctx, const char *study_uid, const char *reason,
                         int64_t *id, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+/* Ends the session user's own open emergency override id before its time (audited first as
+ * breakglass-stop, DCM 110138).  DV_ENOTFOUND when id is not such an opening.  An opening that
+ * runs out simply expires; `revoke` of one (by an administrator) is logged as a stop too. */
+dv_err vault_breakglass_stop(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2);
 
 typedef struct vault_approval_info {
     int64_t id, created, decided;

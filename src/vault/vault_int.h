@@ -207,6 +207,9 @@ dv_err vault_object_open(vault *v, const crypto_key *dek, int64_t instance_id, c
  * the operation.  object: a 64-hex study pseudonym, or non-PHI detail (an id, a key), or NULL. */
 dv_err vault_audit_event(vault *v, const vault_ctx *ctx, const char *event, const char *object,
                          dv_errinfo *ei) DV_WUR;
+/* An event whose detail is a fixed, PHI-free text of the vault's own (e.g. "log-start"). */
+dv_err vault_audit_detail(vault *v, const vault_ctx *ctx, const char *event, const char *detail,
+                          dv_errinfo *ei) DV_WUR;
 /* The same with the study (and patient) named by pseudonyms of their blind indexes. */
 dv_err vault_audit_study(vault *v, const vault_ctx *ctx, const char *event, const uint8_t *study_bi,
                          const uint8_t *patient_bi, dv_errinfo *ei) DV_WUR;
