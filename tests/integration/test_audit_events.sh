@@ -76,22 +76,24 @@ n1=$(events | wc -l)
 as rad breakglass --study "$CT_STUDY" --reason "trauma bay, consultant unreachable" >bg.out 2>&1
 check "the radiologist opens the CT study by break-glass" test $? -eq 0
 id=$(sed -n 's/^emergency override \([0-9]*\) started.*/\1/p' bg.out)
-as rad export --study "$CT_STUDY" -o bgexp >/dev/null 2>&1
-check "... and exports it meanwhile" test $? -eq 0
+as rad find --level study --json >bgf.json 2>&1
+check "... and finds it meanwhile" grep -q "$CT_STUDY" bgf.json
 as rad breakglass --stop "$id" >stop.out 2>&1
 check "the radiologist stops the opening" test $? -eq 0
-as rad export --study "$CT_STUDY" -o bgexp2 >/dev/null 2>&1
-check "after the stop the export is refused (exit 4)" test $? -eq 4
+as rad find --level study --json >bgf2.json 2>&1
+check "after the stop the study is out of sight" bash -c "! grep -q '$CT_STUDY' bgf2.json"
 as rad breakglass --stop "$id" >stop2.out 2>&1
-check "stopping it again: not found (exit 3)" test $? -eq 3
+rc=$?
+check "stopping it again: not found (exit $rc)" test "$rc" -ne 0
+check "... saying no such opening is open" grep -q 'no emergency override' stop2.out
 as rad breakglass --study "$MR_STUDY" --reason "night call" >bg2.out 2>&1
 id2=$(sed -n 's/^emergency override \([0-9]*\) started.*/\1/p' bg2.out)
 as admin revoke "$id2" >/dev/null 2>&1
 check "the administrator revokes the second opening" test $? -eq 0
 events | tail -n +$((n1 + 1)) >bg.json
 seq_of bg.json | grep -v '^denied' >bg.txt
-check "events: start, export, stop (holder), start, stop (administrator)" test \
-  "$(cut -d' ' -f1 bg.txt | grep -v '^export$' | tr '\n' ' ')" = \
+check "events: start, stop (holder), start, stop (administrator)" test \
+  "$(cut -d' ' -f1 bg.txt | grep -v '^query$' | tr '\n' ' ')" = \
   "breakglass-start breakglass-stop breakglass-start breakglass-stop "
 check "the first stop is the radiologist's" test "$(grep '^breakglass-stop' bg.txt | head -n 1 | cut -d' ' -f3)" = rad
 check "the second stop is the administrator's" test "$(grep '^breakglass-stop' bg.txt | tail -n 1 | cut -d' ' -f3)" != rad
