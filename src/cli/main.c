@@ -24,6 +24,7 @@ static const command commands[] = {
     {"import", cmd_import, "store DICOM files, folders or DICOMDIRs in the vault, sealed"},
     {"find", cmd_find, "search the vault by patient, name, date, modality, accession, UID"},
     {"export", cmd_export, "write a study, series or instance from the vault, byte for byte"},
+    {"view", cmd_view, "render a study, series or instance from the vault as PNG/JPEG images"},
     {"key", cmd_key, "key rotate: re-wrap every data key under a new key-encryption key"},
     {"shred", cmd_shred, "crypto-shred a study with a signed destruction certificate"},
     {"retention", cmd_retention, "retention run: list or shred studies past their retention"},

@@ -126,14 +126,14 @@ static dv_err export_one(vault *v, const crypto_key *dek, const inst_ref *r, vau
 
 /* The gate for an export of the selection: its study and patient, one study, its bytes.  A
  * UID that is not stored is reported only to a user who may search the index. */
-static dv_err export_gate(vault *v, const vault_ctx *ctx, dv_err found, const index_row *row,
-                          const inst_list *l, dv_errinfo *ei)
+static dv_err export_gate(vault *v, const vault_ctx *ctx, access_action a, const char *event,
+                          dv_err found, const index_row *row, const inst_list *l, dv_errinfo *ei)
 {
     vault_gate_obj o;
     size_t i;
 
     if (found == DV_ENOTFOUND) {
-        dv_err e = vault_door(v, ctx, ACCESS_FIND, NULL, "export", NULL, ei);
+        dv_err e = vault_door(v, ctx, ACCESS_FIND, NULL, event, NULL, ei);
 
         return e ? e : found;
     }
@@ -145,11 +145,11 @@ static dv_err export_gate(vault *v, const vault_ctx *ctx, dv_err found, const in
     o.studies = 1;
     for (i = 0; i < l->n; i++)
         o.bytes += l->r[i].size;
-    return vault_door(v, ctx, ACCESS_EXPORT, &o, "export", NULL, ei);
+    return vault_door(v, ctx, a, &o, event, NULL, ei);
 }
 
-dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
-                    vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
+dv_err vault_retrieve(vault *v, const vault_ctx *ctx, int action, const char *event, vault_sel sel,
+                      const char *uid, vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
 {
     inst_list l = {NULL, 0, 0};
     index_row row;
@@ -160,16 +160,17 @@ dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *u
     if (n)
         *n = 0;
     if (!vault_ctx_valid(ctx))
-        return vault_enter(v, ctx, "export", NULL, ei);
+        return vault_enter(v, ctx, event, NULL, ei);
     memset(&row, 0, sizeof(row));
-    e = export_gate(v, ctx, select_rows(v, sel, uid, &row, &l, ei), &row, &l, ei);
+    e = export_gate(v, ctx, (access_action)action, event, select_rows(v, sel, uid, &row, &l, ei),
+                    &row, &l, ei);
     if (e == DV_ENOTFOUND)
         e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "no such %s in the vault",
                     sel == VAULT_SEL_STUDY    ? "study"
                     : sel == VAULT_SEL_SERIES ? "series"
                                               : "instance");
     if (!e) /* audit before effect: which study leaves, and for whom */
-        e = vault_audit_study(v, ctx, "export", row.study_bi, row.patient_bi, ei);
+        e = vault_audit_study(v, ctx, event, row.study_bi, row.patient_bi, ei);
     if (!e)
         e = vault_study_dek(v, &row, &dek, ei);
     for (i = 0; !e && i < l.n; i++) {
@@ -180,6 +181,12 @@ dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *u
     crypto_key_wipe(&dek);
     inst_list_free(&l);
     return e;
+}
+
+dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                    vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
+{
+    return vault_retrieve(v, ctx, ACCESS_EXPORT, "export", sel, uid, fn, cb, n, ei);
 }
 
 /* ---- into a folder ---------------------------------------------------------------------- */

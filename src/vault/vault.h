@@ -26,6 +26,7 @@
 
 #include "common/buf.h"
 #include "common/dv.h"
+#include "render/render.h"
 
 typedef struct vault vault;
 
@@ -199,6 +200,28 @@ dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *u
  * <SOPInstanceUID>.dcm files, mode 0600, each written atomically. */
 dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                         const char *outdir, uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5);
+
+/* ---- view --------------------------------------------------------------------------------- */
+
+/* What a viewer shows: one frame of each image of the selection, rendered (render/render.h). */
+typedef struct vault_view_opts {
+    render_opts ro; /* window, VOI function, size limit */
+    uint32_t frame; /* 0-based frame of each instance */
+} vault_view_opts;
+
+void vault_view_opts_init(vault_view_opts *o) DV_NONNULL(1);
+
+/* index: 1, 2, ... in the order the images are rendered.  im is valid during the call. */
+typedef dv_err (*vault_image_fn)(void *cb, uint64_t index, uint32_t frame, const render_image *im,
+                                 dv_errinfo *ei);
+
+/* Renders the selection for the session's user: gated as `view` (a care relationship; no export
+ * quota, but the anomaly rules count it), audited as "view" (DCM 110103) before any pixel is
+ * rendered.  Instances without pixel data, or with fewer frames, are skipped (*skipped).
+ * Errors as for vault_export(). */
+dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                  const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
+                  uint64_t *skipped, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5, 6);
 
 /* ---- keys --------------------------------------------------------------------------------- */
 

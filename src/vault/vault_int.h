@@ -203,6 +203,12 @@ dv_err vault_study_dek(const vault *v, const index_row *row, crypto_key *dek,
 dv_err vault_object_open(vault *v, const crypto_key *dek, int64_t instance_id, const char *key,
                          dv_buf *out, dv_errinfo *ei) DV_WUR;
 
+/* export.c: the exact bytes of the selection, after the gate decided `action` (an
+ * access_action: ACCESS_EXPORT, ACCESS_VIEW) and the audit log took `event` for the study. */
+dv_err vault_retrieve(vault *v, const vault_ctx *ctx, int action, const char *event, vault_sel sel,
+                      const char *uid, vault_object_fn fn, void *cb, uint64_t *n,
+                      dv_errinfo *ei) DV_WUR;
+
 /* audit.c: appends an event (durably) before the operation's effect; a failed append fails
  * the operation.  object: a 64-hex study pseudonym, or non-PHI detail (an id, a key), or NULL. */
 dv_err vault_audit_event(vault *v, const vault_ctx *ctx, const char *event, const char *object,
