@@ -166,6 +166,8 @@ static dv_err start_log(init_state *s, vault *v, dv_errinfo *ei)
         e = vault_audit_detail(v, s->ctx, "log-start", "audit recording started", ei);
     if (!e)
         e = vault_audit_detail(v, s->ctx, "init", detail, ei);
+    if (!e) /* the digests of the configuration as created: later edits are changes */
+        e = vault_config_watch(v, 0, ei);
     return e;
 }
 

@@ -359,6 +359,8 @@ static dv_err open_parts(vault *v, const vault_kek_src *src, dv_errinfo *ei)
         e = store_open_local(v->dir, 0, &v->st, ei);
     if (!e)
         e = vault_audit_open(v, ei); /* no log, no vault: every operation is audited first */
+    if (!e)
+        e = vault_config_watch(v, 1, ei);
     return e;
 }
 

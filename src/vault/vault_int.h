@@ -224,6 +224,10 @@ void vault_audit_pseudonym(const vault *v, const char *domain, const uint8_t *bi
 /* login / login-failed / logout of user from client (the account name, not PHI). */
 dv_err vault_audit_login(vault *v, const char *user, const char *client, const char *event, int ok,
                          dv_errinfo *ei) DV_WUR;
+/* Records a configuration change (DCM 110131, actor "system") for dcmvault.conf and
+ * access.conf when either differs from the digest recorded at the last open or at init, then
+ * records the new digests (record 0: only the digests, for init). */
+dv_err vault_config_watch(vault *v, int record, dv_errinfo *ei) DV_WUR;
 /* Opens DIR/audit (creating it and DIR/audit.vkey on first use) / closes it. */
 dv_err vault_audit_open(vault *v, dv_errinfo *ei) DV_WUR;
 void vault_audit_close(vault *v);

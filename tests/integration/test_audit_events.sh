@@ -5,7 +5,8 @@
 # wrong passwords give five login-failed entries and one lockout (DCM 110137) right after the
 # fifth; logout is recorded (DCM 110123) before the session ends; a break-glass opening is
 # started (110127) and stopped (110138) by its holder, and an administrator's revoke of another
-# opening is recorded as a stop too; no entry carries the study UID; the log verifies.
+# opening is recorded as a stop too; an edit of access.conf is a configuration change (DCM
+# 110131) recorded before the next request; no entry carries the study UID; the log verifies.
 source "$(dirname "$0")/lib.sh"
 need_testdata "audit events"
 if [ ! -x "$DV" ]; then
@@ -55,6 +56,19 @@ as admin user add rad --roles radiologist >rad.add 2>&1
 sed -n 's/.*one-time password: //p' rad.add >rad.otp
 check "activate a radiologist" _acc_activate "$TMP/home-rad" rad rad.otp --vault "$V"
 "$DV" import "$CT" "$MR" >/dev/null 2>&1
+
+# ---- configuration changes ------------------------------------------------------------------------
+events >cfg.json
+check "access.conf written by the setup: one config entry by 'system' naming it" \
+  test "$(grep -c '"action":"config".*"actor":"system".*access.conf changed' cfg.json)" -eq 1
+n_cfg=$(wc -l <cfg.json)
+as tech find --level study >/dev/null 2>&1
+check "no change, no entry" test "$(events | grep -c '"action":"config"')" -eq 1
+printf '\n[quota.user.tech]\nstudies_hour = 7\n' >>"$V/access.conf"
+as tech find --level study >/dev/null 2>&1
+events | tail -n +$((n_cfg + 1)) >cfg2.json
+check "an edit of access.conf: a config entry before the next request's" \
+  test "$(head -n 1 cfg2.json | grep -c '"action":"config".*access.conf changed')" -eq 1
 
 # ---- lockout -----------------------------------------------------------------------------------
 n0=$(events | wc -l)
