@@ -294,6 +294,8 @@ static dv_err conf_watch_one(vault *v, const char *name, int record, dv_errinfo 
     dv_buf_release(&b);
     if (e && e != DV_ENOTFOUND)
         return e;
+    e = DV_OK;
+    dv_errinfo_clear(ei);
     if (!strcmp(was, now))
         return DV_OK;
     (void)snprintf(detail, sizeof(detail), "%s changed: %.16s (was %.16s)", name, now, was);
