@@ -60,7 +60,7 @@
 #define INDEX_META_KEY_MAX   64
 #define INDEX_META_VALUE_MAX 65536u
 #define INDEX_BUSY_MS        5000
-#define INDEX_SCHEMA_VERSION 2 /* 2: access tables (see the section at the end) */
+#define INDEX_SCHEMA_VERSION 3 /* 2: access tables; 3: films (sections at the end) */
 
 typedef struct index_db index_db;
 
@@ -570,5 +570,36 @@ dv_err index_vip_set(index_db *db, const uint8_t *patient_bi, int on, dv_errinfo
     DV_NONNULL(1, 2);
 dv_err index_vip_get(index_db *db, const uint8_t *patient_bi, int *on, dv_errinfo *ei) DV_WUR
     DV_NONNULL(1, 2, 3);
+
+/* ==== films (issue 7): printed copies, from print to physical destruction (schema 3) ==== */
+
+#define INDEX_FILM_SERIAL_MAX 16
+
+typedef struct index_film {
+    char serial[INDEX_FILM_SERIAL_MAX + 1]; /* printed on the film: 4..16 of [A-Z0-9-] */
+    uint8_t study_bi[INDEX_BI_BYTES];
+    char printed_by[INDEX_USER_NAME_MAX + 1];
+    int64_t printed;    /* unix seconds */
+    uint64_t audit_seq; /* the print's entry in the audit log */
+    uint32_t pages;
+    char destroyed_by[INDEX_USER_NAME_MAX + 1]; /* "" while the film exists */
+    int64_t destroyed;                          /* 0 while the film exists */
+    char reason[INDEX_REASON_MAX + 1];          /* operator text, no PHI */
+} index_film;
+
+typedef dv_err (*index_film_fn)(void *ctx, const index_film *f);
+
+/* DV_EEXIST when the serial is taken (serials are random: the caller draws another). */
+dv_err index_film_insert(index_db *db, const index_film *f, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2);
+/* DV_ENOTFOUND when there is no film with this serial. */
+dv_err index_film_get(index_db *db, const char *serial, index_film *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 3);
+/* Records the physical destruction.  DV_ENOTFOUND when no such film exists or it is already
+ * destroyed. */
+dv_err index_film_destroy(index_db *db, const char *serial, const char *by, int64_t when,
+                          const char *reason, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 5);
+/* Every film (outstanding 0) or those not destroyed (1), oldest first. */
+dv_err index_film_list(index_db *db, int outstanding, index_film_fn fn, void *ctx,
+                       dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
 
 #endif

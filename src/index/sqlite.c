@@ -376,6 +376,8 @@ static dv_err create_schema(index_db *db, dv_errinfo *ei)
 
     if (e == DV_OK)
         e = index_sq_access_migrate(db, ei); /* version 1 -> 2 */
+    if (e == DV_OK)
+        e = index_sq_film_migrate(db, ei); /* version 2 -> 3 */
     if (e != DV_OK)
         return e;
     (void)snprintf(sql, sizeof(sql),
@@ -413,12 +415,13 @@ static dv_err check_schema(index_db *db, unsigned flags, dv_errinfo *ei)
                        INDEX_SCHEMA_VERSION);
     if (ver < 1)
         return dv_fail(ei, DV_EDB, DV_NO_OFFSET, DV_NO_TAG, "index: schema version missing");
-    if (ver == 1) { /* migrate: add the access tables (still inside BEGIN IMMEDIATE) */
+    if (ver == 1) /* migrate: add the access tables (still inside BEGIN IMMEDIATE) */
         e = index_sq_access_migrate(db, ei);
-        if (e == DV_OK)
-            e = run(db, "UPDATE meta SET value = 2 WHERE key = 'index.schema_version'",
-                    "migrate schema", ei);
-    }
+    if (e == DV_OK && ver <= 2) /* and the film table */
+        e = index_sq_film_migrate(db, ei);
+    if (e == DV_OK && ver < INDEX_SCHEMA_VERSION)
+        e = run(db, "UPDATE meta SET value = 3 WHERE key = 'index.schema_version'",
+                "migrate schema", ei);
     return e;
 }
 

@@ -92,6 +92,12 @@ typedef enum sq_q {
     Q_VIP_SET,
     Q_VIP_CLEAR,
     Q_VIP_GET,
+    /* films (film_sqlite.c) */
+    Q_FILM_INSERT,
+    Q_FILM_GET,
+    Q_FILM_DESTROY,
+    Q_FILM_LIST_OPEN,
+    Q_FILM_LIST_ALL,
     Q_SLOTS /* sentinel */
 } sq_q;
 
@@ -222,5 +228,7 @@ dv_err index_sq_meta_get(index_db *db, const char *key, dv_buf *out, dv_errinfo 
 /* access_schema.c: the tables of schema version 2 (accounts, sessions, grants, access log,
  * approvals, alerts, VIP flags), added to a version-1 schema inside the caller's transaction. */
 dv_err index_sq_access_migrate(index_db *db, dv_errinfo *ei);
+/* Schema version 2 -> 3: the film table (film_sqlite.c). */
+dv_err index_sq_film_migrate(index_db *db, dv_errinfo *ei);
 
 #endif

@@ -280,6 +280,85 @@ static void open_create_reopen(void **state)
     assert_null(db2);
 }
 
+static dv_err count_film(void *ctx, const index_film *fl)
+{
+    int *n = ctx;
+
+    assert_true(fl->serial[0] != '\0');
+    (*n)++;
+    return DV_OK;
+}
+
+static void films_print_to_destruction(void **state)
+{
+    fx *f = *state;
+    index_film fl, rd;
+    dv_errinfo ei;
+    sqlite3 *h;
+    dv_buf v;
+    int n = 0;
+
+    memset(&fl, 0, sizeof(fl));
+    memcpy(fl.serial, "F-7K3M-Q9XT", 12);
+    memset(fl.study_bi, 0x5a, sizeof(fl.study_bi));
+    memcpy(fl.printed_by, "rad", 4);
+    fl.printed = 1700000000;
+    fl.audit_seq = 42;
+    fl.pages = 2;
+    assert_int_equal(index_film_insert(f->db, &fl, &ei), DV_OK);
+    assert_int_equal(index_film_insert(f->db, &fl, &ei), DV_EEXIST); /* the serial is the key */
+    assert_int_equal(index_film_get(f->db, "F-7K3M-Q9XT", &rd, &ei), DV_OK);
+    assert_int_equal(rd.audit_seq, 42);
+    assert_int_equal(rd.pages, 2);
+    assert_int_equal(rd.destroyed, 0);
+    assert_memory_equal(rd.study_bi, fl.study_bi, sizeof(fl.study_bi));
+    assert_int_equal(index_film_get(f->db, "F-NONE-0000", &rd, &ei), DV_ENOTFOUND);
+    assert_int_equal(index_film_get(f->db, "bad serial; --", &rd, &ei), DV_ENOTFOUND);
+    memcpy(fl.serial, "F-AAAA-BBBB", 12);
+    assert_int_equal(index_film_insert(f->db, &fl, &ei), DV_OK);
+    memcpy(fl.serial, "f-lower", 8);
+    assert_int_equal(index_film_insert(f->db, &fl, &ei), DV_EINVAL);
+    assert_int_equal(index_film_list(f->db, 1, count_film, &n, &ei), DV_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(
+        index_film_destroy(f->db, "F-7K3M-Q9XT", "po", 1700000100, "shredded bin 4", &ei), DV_OK);
+    assert_int_equal(index_film_destroy(f->db, "F-7K3M-Q9XT", "po", 1700000200, "again", &ei),
+                     DV_ENOTFOUND);
+    assert_int_equal(index_film_destroy(f->db, "F-AAAA-BBBB", "po", 1700000100, "", &ei),
+                     DV_EINVAL);
+    assert_int_equal(index_film_get(f->db, "F-7K3M-Q9XT", &rd, &ei), DV_OK);
+    assert_int_equal(rd.destroyed, 1700000100);
+    assert_string_equal(rd.destroyed_by, "po");
+    assert_string_equal(rd.reason, "shredded bin 4");
+    n = 0;
+    assert_int_equal(index_film_list(f->db, 1, count_film, &n, &ei), DV_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(index_film_list(f->db, 0, count_film, &n, &ei), DV_OK);
+    assert_int_equal(n, 2);
+
+    /* a version-2 file (no film table) is migrated when it is opened */
+    index_close(f->db);
+    f->db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "DROP TABLE film; UPDATE meta SET value = 2 WHERE key ="
+                                  " 'index.schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(h), SQLITE_OK);
+    assert_int_equal(index_open_sqlite(f->path, 0, &f->db, &ei), DV_OK);
+    dv_buf_init(&v, 64);
+    assert_int_equal(index_meta_get(f->db, "index.schema_version", &v, &ei), DV_OK);
+    assert_int_equal(v.p[0], '3');
+    dv_buf_release(&v);
+    n = 0;
+    assert_int_equal(index_film_list(f->db, 0, count_film, &n, &ei), DV_OK);
+    assert_int_equal(n, 0);
+    memcpy(fl.serial, "F-CCCC-DDDD", 12);
+    assert_int_equal(index_film_insert(f->db, &fl, &ei), DV_OK);
+}
+
 static void newer_schema_refused(void **state)
 {
     fx *f = *state;
@@ -1608,6 +1687,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(secure_delete_zeroes, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_values_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(second_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(films_print_to_destruction, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_index_allocations, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_sqlite_allocations, setup, teardown),
     };
