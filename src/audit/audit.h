@@ -73,7 +73,8 @@ typedef enum audit_action {
     AUDIT_ACT_AUDIT_READ = 23,
     AUDIT_ACT_LOG_START = 24,
     AUDIT_ACT_LOG_STOP = 25,
-    AUDIT_ACT_COUNT /* sentinel */
+    AUDIT_ACT_FILM_DESTROY = 26, /* a printed film reported physically destroyed */
+    AUDIT_ACT_COUNT              /* sentinel */
 } audit_action;
 
 /* DICOM EventOutcomeIndicator. */

@@ -76,6 +76,9 @@ static const audit_action_info actions[AUDIT_ACT_COUNT] = {
                              "110134", "DCM", "Audit Recording Started", 0},
     [AUDIT_ACT_LOG_STOP] = {AUDIT_ACT_LOG_STOP, "log-stop", "110113", "Security Alert", 'E',
                             "110133", "DCM", "Audit Recording Stopped", 0},
+    [AUDIT_ACT_FILM_DESTROY] = {AUDIT_ACT_FILM_DESTROY, "film-destroy", "110100",
+                                "Application Activity", 'D', "FILMDESTROY", "99DCMVAULT",
+                                "Printed film destroyed", 15},
 };
 /* clang-format on */
 

@@ -29,6 +29,8 @@ int cmd_import(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_view(int argc, char **argv);
+int cmd_print(int argc, char **argv);
+int cmd_film(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_shred(int argc, char **argv);
 int cmd_retention(int argc, char **argv);

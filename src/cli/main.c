@@ -25,6 +25,8 @@ static const command commands[] = {
     {"find", cmd_find, "search the vault by patient, name, date, modality, accession, UID"},
     {"export", cmd_export, "write a study, series or instance from the vault, byte for byte"},
     {"view", cmd_view, "render a study, series or instance from the vault as PNG/JPEG images"},
+    {"print", cmd_print, "print a study, series or instance to a PDF film with a serial"},
+    {"film", cmd_film, "films: list outstanding ones, record a destruction"},
     {"key", cmd_key, "key rotate: re-wrap every data key under a new key-encryption key"},
     {"shred", cmd_shred, "crypto-shred a study with a signed destruction certificate"},
     {"retention", cmd_retention, "retention run: list or shred studies past their retention"},

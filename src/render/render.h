@@ -95,4 +95,20 @@ dv_err render_png(const render_image *im, dv_buf *out, dv_errinfo *ei) DV_WUR DV
 dv_err render_jpeg(const render_image *im, int quality, dv_buf *out, dv_errinfo *ei) DV_WUR
     DV_NONNULL(1, 3);
 
+/* One page of a print-ready PDF: a baseline JPEG (render_jpeg) of width x height pixels with
+ * channels 1 or 3, and a caption (printable ASCII, at most 200 characters, may be NULL). */
+typedef struct render_pdf_page {
+    const uint8_t *jpeg;
+    size_t len;
+    uint32_t width, height, channels;
+    const char *caption;
+} render_pdf_page;
+
+/* Appends a PDF 1.4 of n (1..10000) pages to out: each image scaled to fit an A4 portrait page
+ * inside a half-inch margin, the caption in Helvetica under it, no document metadata.  On
+ * failure out is restored: DV_EINVAL for a page that is not a JPEG or a caption that is not
+ * printable ASCII, DV_ELIMIT when out's max is reached. */
+dv_err render_pdf(const render_pdf_page *pages, size_t n, dv_buf *out, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 3);
+
 #endif

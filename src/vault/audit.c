@@ -55,6 +55,8 @@ static const struct {
     {"log-start", AUDIT_ACT_LOG_START},
     {"log-stop", AUDIT_ACT_LOG_STOP},
     {"lockout", AUDIT_ACT_LOCKOUT},
+    {"print", AUDIT_ACT_PRINT},
+    {"film-destroy", AUDIT_ACT_FILM_DESTROY},
 };
 
 static audit_action action_of(const char *event)
@@ -176,6 +178,13 @@ void vault_audit_pseudonym(const vault *v, const char *domain, const uint8_t *bi
 dv_err vault_audit_study(vault *v, const vault_ctx *ctx, const char *event, const uint8_t *study_bi,
                          const uint8_t *patient_bi, dv_errinfo *ei)
 {
+    return vault_audit_study_detail(v, ctx, event, study_bi, patient_bi, NULL, ei);
+}
+
+dv_err vault_audit_study_detail(vault *v, const vault_ctx *ctx, const char *event,
+                                const uint8_t *study_bi, const uint8_t *patient_bi,
+                                const char *detail, dv_errinfo *ei)
+{
     audit_object obj[2];
     size_t n = 0;
 
@@ -187,7 +196,7 @@ dv_err vault_audit_study(vault *v, const vault_ctx *ctx, const char *event, cons
         obj[n].type = AUDIT_OBJ_STUDY;
         vault_audit_pseudonym(v, "audit-study", study_bi, obj[n++].pseudonym);
     }
-    return append(v, ctx, event, AUDIT_OUT_SUCCESS, obj, n, NULL, ei);
+    return append(v, ctx, event, AUDIT_OUT_SUCCESS, obj, n, detail, ei);
 }
 
 dv_err vault_enter(vault *v, const vault_ctx *ctx, const char *event, const char *object,

@@ -148,8 +148,8 @@ static dv_err export_gate(vault *v, const vault_ctx *ctx, access_action a, const
     return vault_door(v, ctx, a, &o, event, NULL, ei);
 }
 
-dv_err vault_retrieve(vault *v, const vault_ctx *ctx, int action, const char *event, vault_sel sel,
-                      const char *uid, vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
+dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
+                      vault_object_fn fn, void *cb, uint64_t *n, uint8_t *study_bi, dv_errinfo *ei)
 {
     inst_list l = {NULL, 0, 0};
     index_row row;
@@ -160,17 +160,20 @@ dv_err vault_retrieve(vault *v, const vault_ctx *ctx, int action, const char *ev
     if (n)
         *n = 0;
     if (!vault_ctx_valid(ctx))
-        return vault_enter(v, ctx, event, NULL, ei);
+        return vault_enter(v, ctx, rq->event, NULL, ei);
     memset(&row, 0, sizeof(row));
-    e = export_gate(v, ctx, (access_action)action, event, select_rows(v, sel, uid, &row, &l, ei),
-                    &row, &l, ei);
+    e = export_gate(v, ctx, (access_action)rq->action, rq->event,
+                    select_rows(v, rq->sel, rq->uid, &row, &l, ei), &row, &l, ei);
     if (e == DV_ENOTFOUND)
         e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "no such %s in the vault",
-                    sel == VAULT_SEL_STUDY    ? "study"
-                    : sel == VAULT_SEL_SERIES ? "series"
-                                              : "instance");
+                    rq->sel == VAULT_SEL_STUDY    ? "study"
+                    : rq->sel == VAULT_SEL_SERIES ? "series"
+                                                  : "instance");
     if (!e) /* audit before effect: which study leaves, and for whom */
-        e = vault_audit_study(v, ctx, event, row.study_bi, row.patient_bi, ei);
+        e = vault_audit_study_detail(v, ctx, rq->event, row.study_bi, row.patient_bi, rq->detail,
+                                     ei);
+    if (!e && study_bi)
+        memcpy(study_bi, row.study_bi, INDEX_BI_BYTES);
     if (!e)
         e = vault_study_dek(v, &row, &dek, ei);
     for (i = 0; !e && i < l.n; i++) {
@@ -186,7 +189,9 @@ dv_err vault_retrieve(vault *v, const vault_ctx *ctx, int action, const char *ev
 dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                     vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
 {
-    return vault_retrieve(v, ctx, ACCESS_EXPORT, "export", sel, uid, fn, cb, n, ei);
+    vault_retrieve_req rq = {ACCESS_EXPORT, "export", NULL, sel, uid};
+
+    return vault_retrieve(v, ctx, &rq, fn, cb, n, NULL, ei);
 }
 
 /* ---- into a folder ---------------------------------------------------------------------- */

@@ -223,6 +223,50 @@ dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid
                   const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
                   uint64_t *skipped, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5, 6);
 
+/* ---- print and films ------------------------------------------------------------------------ */
+
+#define VAULT_FILM_SERIAL_LEN 11 /* "F-XXXX-XXXX", Crockford base32 */
+
+typedef struct vault_print_res {
+    char serial[VAULT_FILM_SERIAL_LEN + 1]; /* print it on every page */
+    uint64_t pages;
+    uint64_t audit_seq; /* the print's audit entry */
+} vault_print_res;
+
+/* Prints the selection: gated like an export (quotas, four eyes), audited as "print" (DCM
+ * 110106, type PRINT, detail "film SERIAL") before any pixel is rendered, each image rendered
+ * as for vault_view and handed to fn (one page each), then the film is recorded in the index
+ * as outstanding.  The caller writes the pages only when this returns DV_OK.  DV_ENOTFOUND
+ * when the selection has no image. */
+dv_err vault_print(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                   const vault_view_opts *o, vault_image_fn fn, void *cb, vault_print_res *res,
+                   dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 4, 5, 6, 8);
+
+/* Records the physical destruction of film serial with a reason (operator text, no PHI), by
+ * the session's user (privacy officer or administrator: the certificates permission); audited
+ * first as "film-destroy".  DV_ENOTFOUND when there is no such film or it is already
+ * destroyed. */
+dv_err vault_film_destroy(vault *v, const vault_ctx *ctx, const char *serial, const char *reason,
+                          dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+
+typedef struct vault_film_info {
+    char serial[VAULT_FILM_SERIAL_LEN + 6];
+    uint8_t study_pseudonym[32]; /* as the audit log names the study */
+    char printed_by[65];
+    int64_t printed;
+    uint64_t audit_seq;
+    uint32_t pages;
+    char destroyed_by[65]; /* "" while outstanding */
+    int64_t destroyed;     /* 0 while outstanding */
+    const char *reason;    /* valid during the call */
+} vault_film_info;
+typedef dv_err (*vault_film_fn)(void *cb, const vault_film_info *f);
+
+/* Lists films (outstanding: only those not reported destroyed), for the certificates
+ * permission; audited as a read of certificates. */
+dv_err vault_film_list(vault *v, const vault_ctx *ctx, int outstanding, vault_film_fn fn, void *cb,
+                       dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 4);
+
 /* ---- keys --------------------------------------------------------------------------------- */
 
 /* Key rotation (key-file vaults): creates a new KEK in new_key_file (NULL: <current>.new, which

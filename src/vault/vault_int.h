@@ -204,10 +204,25 @@ dv_err vault_object_open(vault *v, const crypto_key *dek, int64_t instance_id, c
                          dv_buf *out, dv_errinfo *ei) DV_WUR;
 
 /* export.c: the exact bytes of the selection, after the gate decided `action` (an
- * access_action: ACCESS_EXPORT, ACCESS_VIEW) and the audit log took `event` for the study. */
-dv_err vault_retrieve(vault *v, const vault_ctx *ctx, int action, const char *event, vault_sel sel,
-                      const char *uid, vault_object_fn fn, void *cb, uint64_t *n,
+ * access_action: ACCESS_EXPORT, ACCESS_VIEW) and the audit log took `event` for the study
+ * (v->last_audit_seq is that entry while fn runs).  study_bi (INDEX_BI_BYTES, may be NULL)
+ * receives the study's blind index. */
+typedef struct vault_retrieve_req {
+    int action;         /* access_action */
+    const char *event;  /* audit event */
+    const char *detail; /* audit detail (no PHI) or NULL */
+    vault_sel sel;
+    const char *uid;
+} vault_retrieve_req;
+dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
+                      vault_object_fn fn, void *cb, uint64_t *n, uint8_t *study_bi,
                       dv_errinfo *ei) DV_WUR;
+
+/* view.c: vault_retrieve of the selection, each image rendered (one frame) and handed to fn;
+ * used by view (ACCESS_VIEW, "view") and print (ACCESS_EXPORT, "print"). */
+dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
+                        const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
+                        uint64_t *skipped, uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
 
 /* audit.c: appends an event (durably) before the operation's effect; a failed append fails
  * the operation.  object: a 64-hex study pseudonym, or non-PHI detail (an id, a key), or NULL. */
@@ -219,6 +234,10 @@ dv_err vault_audit_detail(vault *v, const vault_ctx *ctx, const char *event, con
 /* The same with the study (and patient) named by pseudonyms of their blind indexes. */
 dv_err vault_audit_study(vault *v, const vault_ctx *ctx, const char *event, const uint8_t *study_bi,
                          const uint8_t *patient_bi, dv_errinfo *ei) DV_WUR;
+/* The same with operator or program text (no PHI: a film serial, a reason). */
+dv_err vault_audit_study_detail(vault *v, const vault_ctx *ctx, const char *event,
+                                const uint8_t *study_bi, const uint8_t *patient_bi,
+                                const char *detail, dv_errinfo *ei) DV_WUR;
 /* pseudonym = HMAC(pseudonym key, domain | bi): "audit-study" / "audit-patient". */
 void vault_audit_pseudonym(const vault *v, const char *domain, const uint8_t *bi, uint8_t out[32]);
 /* login / login-failed / logout of user from client (the account name, not PHI). */

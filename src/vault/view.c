@@ -54,9 +54,9 @@ void vault_view_opts_init(vault_view_opts *o)
     render_opts_init(&o->ro);
 }
 
-dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
-                  const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
-                  uint64_t *skipped, dv_errinfo *ei)
+dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
+                        const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
+                        uint64_t *skipped, uint8_t *study_bi, dv_errinfo *ei)
 {
     view_ctx c;
     dv_err e;
@@ -65,10 +65,19 @@ dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid
     c.o = o;
     c.fn = fn;
     c.cb = cb;
-    e = vault_retrieve(v, ctx, ACCESS_VIEW, "view", sel, uid, view_one, &c, NULL, ei);
+    e = vault_retrieve(v, ctx, rq, view_one, &c, NULL, study_bi, ei);
     if (images)
         *images = c.images;
     if (skipped)
         *skipped = c.skipped;
     return e;
+}
+
+dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                  const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
+                  uint64_t *skipped, dv_errinfo *ei)
+{
+    vault_retrieve_req rq = {ACCESS_VIEW, "view", NULL, sel, uid};
+
+    return vault_render_sel(v, ctx, &rq, o, fn, cb, images, skipped, NULL, ei);
 }
