@@ -20,6 +20,7 @@ PKGS=(
   liboath-dev oathtool cracklib-runtime  # access: TOTP (liboath), its real peer, word list source
   libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-chi-sim  # deid: burned-in text OCR
   imagemagick python3-numpy python3-pil  # deid/mark tests: attacks and generated images
+  poppler-utils  # print tests: pdfinfo, pdftotext, pdfimages read the films back
 )
 
 missing=()
