@@ -193,12 +193,13 @@ stage_structure() {
 }
 
 # stage_assign (opt-in, not in the default set): STYLE.md's "no assignment inside a
-# condition", checked on one-line if/while conditions with string literals blanked out
+# condition", checked on one-line if/while conditions with string and character literals
+# blanked out
 stage_assign() {
   local n
   grep -rnE '^[[:space:]]*(\}[[:space:]]*else[[:space:]]+)?(if|while)[[:space:]]*\(' src \
     --include='*.c' --include='*.h' |
-    sed -E 's/"([^"\\]|\\.)*"/""/g' |
+    sed -E -e 's/"([^"\\]|\\.)*"/""/g' -e "s/'([^'\\]|\\.)'/'c'/g" |
     grep -E '[^=!<>+*/%&|^-]=[^=]' >"$LOG_DIR/assign.log"
   n=$(wc -l <"$LOG_DIR/assign.log")
   sed -n '1,40p' "$LOG_DIR/assign.log"

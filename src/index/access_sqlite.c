@@ -271,7 +271,10 @@ dv_err index_account_list(index_db *db, dv_err (*fn)(void *ctx, const index_acco
 
     dv_errinfo_clear(ei);
     e = index_sq_stmt(db, Q_ACC_LIST, ACC_COLS " ORDER BY name", &st, ei);
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         e = acc_read(st, &a, ei);
         if (!e)
             e = fn(ctx, &a);
@@ -507,7 +510,10 @@ dv_err index_grant_list(index_db *db, const char *user, const char *team, int64_
     if (user)
         rc |= index_sq_text(st, 1, user) | index_sq_text(st, 2, team && team[0] ? team : "\x01");
     e = index_acc_bind(db, st, rc, ei);
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         e = grant_read(st, &g, ei);
         if (!e)
             e = fn(ctx, &g);

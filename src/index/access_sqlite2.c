@@ -282,7 +282,10 @@ dv_err index_approval_list(index_db *db, const char *state,
         e = index_acc_bind(db, st, index_sq_text(st, 1, state), ei);
     if (e)
         return e;
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         e = appr_read(st, &a, ei);
         if (!e)
             e = fn(ctx, &a);
@@ -360,7 +363,10 @@ dv_err index_alert_list(index_db *db, int open_only, dv_err (*fn)(void *ctx, con
                       &st, ei);
     if (!e)
         e = index_acc_bind(db, st, index_sq_int(st, 1, open_only != 0), ei);
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         memset(&a, 0, sizeof(a));
         a.id = sqlite3_column_int64(st, 0);
         a.time = sqlite3_column_int64(st, 1);

@@ -307,7 +307,10 @@ dv_err index_sqlite_plan(index_db *db, const index_query *q, dv_buf *out, dv_err
 
     if (e != DV_OK)
         return e;
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         detail = sqlite3_column_text(st, 3);
         e = dv_buf_printf(out, "%s\n", detail ? (const char *)detail : "");
     }

@@ -133,7 +133,10 @@ dv_err index_sq_each_row(index_db *db, sqlite3_stmt *st, index_level level, inde
     dv_err e = DV_OK;
     int rc = SQLITE_ROW;
 
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         e = index_sq_read_row(st, level, &row, ei);
         if (e != DV_OK)
             break;

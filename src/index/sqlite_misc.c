@@ -38,7 +38,10 @@ dv_err index_sq_object_keys(index_db *db, dv_err (*fn)(void *ctx, const char *ke
 
     if (e != DV_OK)
         return e;
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         size = sqlite3_column_int64(st, 1);
         if (!index_sq_col_text(st, 0, key, INDEX_KEY_LEN) || size < 0)
             e = bad_stored(ei, "object key or size");
@@ -163,7 +166,10 @@ dv_err index_sq_cert_list(index_db *db, const uint8_t *pseudonym, size_t pseudon
         return e;
     if (pseudonym && index_sq_blob(st, 1, pseudonym, pseudonym_len))
         return bind_fail(db, ei);
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         e = read_cert(st, &c, ei);
         if (e == DV_OK)
             e = fn(ctx, &c);

@@ -299,7 +299,10 @@ static dv_err study_keys(index_db *db, int64_t study_id,
         return e;
     if (index_sq_int(st, 1, study_id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    while (e == DV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (e == DV_OK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         if (!index_sq_col_text(st, 0, key, INDEX_KEY_LEN))
             e = dv_fail(ei, DV_EDB, DV_NO_OFFSET, DV_NO_TAG, "index: stored object key too long");
         else

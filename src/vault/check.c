@@ -213,14 +213,14 @@ static uint64_t count_tmp(const char *dir, int remove_own)
     DIR *d;
 
     d = vault_path(sub, sizeof(sub), dir, "tmp") ? NULL : opendir(sub);
-    while (d && (de = vault_readdir(d)) != NULL)
+    for (de = d ? vault_readdir(d) : NULL; de; de = vault_readdir(d))
         n += de->d_name[0] != '.';
     if (d)
         (void)closedir(d);
     d = opendir(dir);
     if (!d)
         return n;
-    while ((de = vault_readdir(d)) != NULL) {
+    for (de = vault_readdir(d); de; de = vault_readdir(d)) {
         if (!strstr(de->d_name, ".tmp.") && strcmp(de->d_name, VAULT_KEYS_NAME ".new") != 0)
             continue;
         n++;

@@ -35,7 +35,7 @@ static int dir_empty(const char *dir)
 
     if (!d)
         return 0;
-    while ((de = vault_readdir(d)) != NULL)
+    for (de = vault_readdir(d); de; de = vault_readdir(d))
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
             empty = 0;
     (void)closedir(d);

@@ -127,7 +127,7 @@ static int resolve_component(const char *dir, const char *name, char *out, size_
     d = opendir(dir);
     if (!d)
         return 0;
-    while (!found && (de = vault_readdir(d)) != NULL) {
+    for (de = vault_readdir(d); !found && de; de = vault_readdir(d)) {
         if (!strcasecmp(de->d_name, name)) {
             n = snprintf(out, outlen, "%s/%s", dir, de->d_name);
             found = n > 0 && (size_t)n < outlen;
