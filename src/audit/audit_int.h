@@ -20,6 +20,13 @@
 uint64_t audit_be64(const uint8_t *p);
 size_t audit_detail_bad(const uint8_t *p, size_t n);
 
+/* ---- sha256.c: OpenSSL EVP SHA-256 with a context per thread (libsodium as the fallback) -- */
+
+/* SHA-256(prefix | p[0 .. n)): the leaf (prefix 0) and node (prefix 1) hashes. */
+void audit_sha256_prefixed(uint8_t prefix, const uint8_t *p, size_t n,
+                           uint8_t out[AUDIT_HASH_BYTES]);
+void audit_sha256_empty(uint8_t out[AUDIT_HASH_BYTES]); /* SHA-256 of nothing */
+
 /* ---- merkle.c --------------------------------------------------------------------------- */
 
 /* Called for every new hash at tree level 8*tile_level (index at that level). */
@@ -115,7 +122,10 @@ void audit_tls_free(audit_tls *t);
 /* ---- syslog.c ------------------------------------------------------------------------------ */
 /* Background forwarder used by the log (started when cfg->syslog is set). */
 typedef struct audit_fwd_thread audit_fwd_thread;
-dv_err audit_fwd_start(const char *dir, const audit_syslog_cfg *cfg, audit_fwd_thread **out,
+/* durable: the writer's count of durable entries; the thread never sends past it (an entry
+ * written but not yet fdatasync'ed may still vanish in a crash). */
+dv_err audit_fwd_start(const char *dir, const audit_syslog_cfg *cfg,
+                       const _Atomic uint64_t *durable, audit_fwd_thread **out,
                        dv_errinfo *ei) DV_WUR;
 void audit_fwd_kick(audit_fwd_thread *f);
 void audit_fwd_stop(audit_fwd_thread *f);

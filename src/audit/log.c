@@ -10,11 +10,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,7 +132,8 @@ static dv_err bundle_switch(audit_log *log, uint64_t k, dv_errinfo *ei)
 }
 
 /* Writes records [first, first + count) held in buf to the bundles, hashes them into the tree
- * and the tile files, and fdatasyncs.  Durable when it returns DV_OK. */
+ * (their tile hashes wait in tilebuf for flush_tiles), and fdatasyncs.  Durable when it
+ * returns DV_OK. */
 static dv_err write_batch(audit_log *log, const dv_buf *buf, uint64_t first, uint64_t count,
                           dv_errinfo *ei)
 {
@@ -164,10 +168,6 @@ static dv_err write_batch(audit_log *log, const dv_buf *buf, uint64_t first, uin
         e = dv_fail(ei, log->node_err, DV_NO_OFFSET, DV_NO_TAG, "tile buffers");
     if (!e && fdatasync(log->bundle_fd) != 0)
         e = dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "fdatasync: %s", strerror(errno));
-    /* tiles only after their entries are durable: a tile never holds the hash of an entry
-     * that a crash can take away (tiles are derived data and are not fsynced themselves) */
-    if (!e)
-        e = flush_tiles(log, ei);
     return e;
 }
 
@@ -207,145 +207,268 @@ static dv_err write_cp(audit_log *log, uint64_t size, const uint8_t root[AUDIT_H
     return e;
 }
 
-/* Takes the leader role (mu held on entry and exit). */
-static void take_leader(audit_log *log)
+/* Writes the checkpoint (size, root) unless one of that size or larger exists; waits for a
+ * checkpoint another thread is writing.  mu held on entry and exit (not while signing and
+ * syncing). */
+static dv_err cp_write_locked(audit_log *log, uint64_t size, const uint8_t root[AUDIT_HASH_BYTES],
+                              dv_errinfo *ei)
 {
-    while (log->leader)
+    dv_err e;
+
+    while (log->cp_busy)
         (void)pthread_cond_wait(&log->cv, &log->mu);
-    log->leader = 1;
-}
-
-static void give_leader(audit_log *log)
-{
-    log->leader = 0;
-    (void)pthread_cond_broadcast(&log->cv);
-}
-
-/* Writes a checkpoint of every durable entry unless one exists for them or another thread is
- * writing one (which covers them, or a later trigger does).  mu held on entry and exit; the
- * leader role is held only while the tree is read, not while signing and syncing. */
-static dv_err checkpoint_locked(audit_log *log, dv_errinfo *ei)
-{
-    uint8_t root[AUDIT_HASH_BYTES];
-    uint64_t size;
-    dv_err e = DV_OK;
-
     if (log->failed)
         return dv_fail(ei, log->failed, DV_NO_OFFSET, DV_NO_TAG, "the audit log failed earlier");
-    if (log->cp_busy)
+    if (log->cp_exists && size <= log->cp_size)
         return DV_OK;
     log->cp_busy = 1;
-    take_leader(log);
     (void)pthread_mutex_unlock(&log->mu);
-    size = log->tree->size;
-    audit_tree_root(log->tree, root);
+    e = write_cp(log, size, root, ei);
     (void)pthread_mutex_lock(&log->mu);
-    give_leader(log);
-    if (!log->failed && (!log->cp_exists || size > log->cp_size)) {
-        (void)pthread_mutex_unlock(&log->mu);
-        e = write_cp(log, size, root, ei);
-        (void)pthread_mutex_lock(&log->mu);
-        if (e) {
-            log->failed = e;
-        } else {
-            log->cp_size = size;
-            log->cp_exists = 1;
-            log->cp_mono_ms = audit_mono_ms();
-        }
+    if (e) {
+        log->failed = e;
+    } else {
+        log->cp_size = size;
+        log->cp_exists = 1;
+        log->cp_mono_ms = audit_mono_ms();
     }
     log->cp_busy = 0;
     (void)pthread_cond_broadcast(&log->cv);
     return e;
 }
 
-/* ---- the leader ------------------------------------------------------------------------------ */
-
-/* Called with mu held and no leader; returns with mu held.  Publishes the batch and gives up
- * the leader role in one step: one broadcast wakes the callers whose entries are durable and
- * lets one of the others lead the next batch at once. */
-static void lead(audit_log *log)
+/* (size, root) of the durable tree, taken by the committer between two batches.  mu held. */
+static dv_err snapshot_locked(audit_log *log, uint64_t *size, uint8_t root[AUDIT_HASH_BYTES],
+                              dv_errinfo *ei)
 {
-    uint64_t first = log->pending_first, count = log->next_seq - log->pending_first;
-    dv_buf t;
-    dv_errinfo ei;
-    dv_err e;
+    uint64_t want = ++log->snap_req;
 
-    log->leader = 1;
+    (void)pthread_cond_signal(&log->work_cv);
+    while (log->snap_done < want && log->committer_live)
+        (void)pthread_cond_wait(&log->cv, &log->mu);
+    if (log->snap_done < want)
+        return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "the audit log is closing");
+    *size = log->snap_size;
+    memcpy(root, log->snap_root, AUDIT_HASH_BYTES);
+    return DV_OK;
+}
+
+/* ---- the committer --------------------------------------------------------------------------- */
+
+/* Appenders sleep on a futex word per batch slot: one wake-up call per batch, and only the
+ * appenders of that batch wake (a condition variable would make each of them take a mutex
+ * again on the way out, and a shared one would wake the next batch's appenders too). */
+static void slot_wait(_Atomic uint32_t *w, uint32_t seen)
+{
+    (void)syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+}
+
+static void slot_wake_all(_Atomic uint32_t *w)
+{
+    (void)syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Ends batch g: its appenders wake and read durable. */
+static void publish(audit_log *log, uint64_t g)
+{
+    _Atomic uint32_t *w = &log->slot[g & 1];
+
+    atomic_store(&log->done_gen, g);
+    atomic_fetch_add(w, 1);
+    slot_wake_all(w);
+}
+
+/* Writes the pending batch (mu held on entry and exit, not while writing). */
+static void commit_one(audit_log *log)
+{
+    uint64_t first = log->pending_first, count = log->next_seq - first, g = log->pending_gen;
+    dv_err failed = log->failed, e = DV_OK;
+    dv_errinfo ei;
+    dv_buf t;
+
     t = log->writing;
     log->writing = log->pending;
     log->pending = t;
     dv_buf_reset(&log->pending);
     log->pending_first = log->next_seq;
+    log->pending_gen++;
     (void)pthread_mutex_unlock(&log->mu);
-
     dv_errinfo_clear(&ei);
-    e = write_batch(log, &log->writing, first, count, &ei);
+    if (!failed)
+        e = write_batch(log, &log->writing, first, count, &ei);
     dv_buf_reset(&log->writing);
-
     (void)pthread_mutex_lock(&log->mu);
-    if (e || log->failed)
-        log->failed = e ? e : log->failed;
-    else
-        log->durable = first + count;
-    give_leader(log);
-    if (!e && log->durable - log->cp_size >= log->every)
-        (void)checkpoint_locked(log, &ei);
-    if (log->fwd && !e) {
+    if (e && !log->failed)
+        log->failed = e;
+    if (!e && !failed)
+        atomic_store(&log->durable, first + count);
+    publish(log, g);
+    /* tiles only after their entries are durable: a tile never holds the hash of an entry
+     * that a crash can take away (tiles are derived data, not fsynced, rebuilt at open), and
+     * writing them after the wake-up lets the appenders queue the next batch meanwhile */
+    if (!e && !failed) {
+        (void)pthread_mutex_unlock(&log->mu);
+        e = flush_tiles(log, &ei);
+        (void)pthread_mutex_lock(&log->mu);
+        if (e && !log->failed)
+            log->failed = e;
+    }
+    if (!e && !failed && log->fwd) {
         (void)pthread_mutex_unlock(&log->mu);
         audit_fwd_kick(log->fwd);
         (void)pthread_mutex_lock(&log->mu);
     }
 }
 
-/* Encodes ev as the next record of pending (mu held). */
-static dv_err enqueue(audit_log *log, const audit_event *ev, uint64_t *seq, dv_errinfo *ei)
+/* Between batches: answers snapshot requests and hands a checkpoint of every `every` new
+ * entries to the timer thread (mu held on entry and exit). */
+static void serve(audit_log *log)
 {
-    size_t start = log->pending.len;
+    uint64_t req = log->snap_req, size = log->tree->size;
+    uint8_t root[AUDIT_HASH_BYTES];
+    int want = !log->failed && !log->cp_want && !log->cp_busy && log->durable > log->cp_size &&
+               log->durable - log->cp_size >= log->every;
+
+    if (req == log->snap_done && !want)
+        return;
+    if (log->failed) { /* the tree may hold a batch that never became durable */
+        log->snap_done = req;
+        (void)pthread_cond_broadcast(&log->cv);
+        return;
+    }
+    (void)pthread_mutex_unlock(&log->mu);
+    audit_tree_root(log->tree, root);
+    (void)pthread_mutex_lock(&log->mu);
+    if (req != log->snap_done) {
+        log->snap_size = size;
+        memcpy(log->snap_root, root, AUDIT_HASH_BYTES);
+        log->snap_done = req;
+        (void)pthread_cond_broadcast(&log->cv);
+    }
+    if (want) {
+        log->cp_want = 1;
+        log->cp_want_size = size;
+        memcpy(log->cp_want_root, root, AUDIT_HASH_BYTES);
+        (void)pthread_cond_signal(&log->timer_cv);
+    }
+}
+
+static void *committer_main(void *arg)
+{
+    audit_log *log = arg;
+
+    (void)pthread_mutex_lock(&log->mu);
+    for (;;) {
+        if (log->pending.len)
+            commit_one(log);
+        serve(log);
+        if (log->pending.len || log->snap_req != log->snap_done)
+            continue;
+        if (log->stopping)
+            break;
+        log->committer_idle = 1;
+        (void)pthread_cond_wait(&log->work_cv, &log->mu);
+        log->committer_idle = 0;
+    }
+    log->committer_live = 0;
+    (void)pthread_cond_broadcast(&log->cv);
+    (void)pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+/* ---- appending ------------------------------------------------------------------------------- */
+
+/* The entry is encoded before mu is taken (with a provisional time); under mu only its
+ * sequence number and time are filled in (fixed fields at ENTRY_SEQ_AT and ENTRY_TIME_AT,
+ * docs/audit.md "Entries") and the record is copied to pending. */
+#define ENTRY_SEQ_AT  1
+#define ENTRY_TIME_AT 9
+
+static dv_err encode(const audit_event *ev, dv_buf *rec, dv_errinfo *ei)
+{
+    dv_err e = dv_buf_add_u16be(rec, 0);
+
+    if (!e)
+        e = audit_entry_encode(ev, 0, audit_now_ms(), rec, ei);
+    if (e)
+        return e == DV_ENOMEM ? dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "audit entry") : e;
+    rec->p[0] = (uint8_t)((rec->len - 2) >> 8);
+    rec->p[1] = (uint8_t)(rec->len - 2);
+    return DV_OK;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Gives rec the next sequence number and a time not before the last one, and appends it to
+ * pending (mu held). */
+static dv_err enqueue(audit_log *log, dv_buf *rec, uint64_t *seq, dv_errinfo *ei)
+{
     int64_t now = audit_now_ms();
-    dv_err e;
 
     if (now < log->last_time_ms)
         now = log->last_time_ms;
-    e = dv_buf_add_u16be(&log->pending, 0);
-    if (!e)
-        e = audit_entry_encode(ev, log->next_seq, now, &log->pending, ei);
-    if (e) {
-        log->pending.len = start;
-        return e == DV_ELIMIT ? dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG,
-                                        "audit backlog over %zu bytes", PENDING_MAX)
-                              : e;
-    }
-    log->pending.p[start] = (uint8_t)((log->pending.len - start - 2) >> 8);
-    log->pending.p[start + 1] = (uint8_t)(log->pending.len - start - 2);
+    put_be64(rec->p + 2 + ENTRY_SEQ_AT, log->next_seq);
+    put_be64(rec->p + 2 + ENTRY_TIME_AT, (uint64_t)now);
+    if (dv_buf_add(&log->pending, rec->p, rec->len))
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "audit backlog over %zu bytes",
+                       PENDING_MAX);
     log->last_time_ms = now;
     *seq = log->next_seq++;
     return DV_OK;
 }
 
-dv_err audit_append(audit_log *log, const audit_event *ev, uint64_t *seq, dv_errinfo *ei)
+/* Sleeps until batch g is finished; DV_OK when entry s is durable. */
+static dv_err wait_durable(audit_log *log, uint64_t s, uint64_t g, dv_errinfo *ei)
 {
-    uint64_t s = 0;
+    _Atomic uint32_t *w = &log->slot[g & 1];
+    uint32_t seen;
     dv_err e;
 
-    e = audit_event_check(ev, ei);
-    if (e)
+    for (;;) {
+        seen = atomic_load(w);
+        if (atomic_load(&log->done_gen) >= g)
+            break;
+        slot_wait(w, seen); /* returns at once when the word moved on since `seen` */
+    }
+    if (atomic_load(&log->durable) > s)
+        return DV_OK;
+    (void)pthread_mutex_lock(&log->mu);
+    e = log->failed ? log->failed : DV_EIO;
+    (void)pthread_mutex_unlock(&log->mu);
+    return dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the audit entry could not be made durable");
+}
+
+dv_err audit_append(audit_log *log, const audit_event *ev, uint64_t *seq, dv_errinfo *ei)
+{
+    uint64_t s = 0, g = 0;
+    dv_buf rec;
+    dv_err e;
+
+    dv_buf_init(&rec, 2 + AUDIT_ENTRY_MAX);
+    e = encode(ev, &rec, ei);
+    if (e) {
+        dv_buf_release(&rec);
         return e;
+    }
     (void)pthread_mutex_lock(&log->mu);
     e = log->failed;
     if (e)
         (void)dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the audit log failed earlier; reopen it");
     else
-        e = enqueue(log, ev, &s, ei);
-    while (!e && log->durable <= s && !log->failed) {
-        if (!log->leader)
-            lead(log);
-        else
-            (void)pthread_cond_wait(&log->cv, &log->mu);
-    }
-    if (!e && log->durable <= s)
-        e = dv_fail(ei, log->failed, DV_NO_OFFSET, DV_NO_TAG,
-                    "the audit entry could not be made durable");
+        e = enqueue(log, &rec, &s, ei);
+    g = log->pending_gen;
+    if (!e && log->committer_idle)
+        (void)pthread_cond_signal(&log->work_cv);
     (void)pthread_mutex_unlock(&log->mu);
+    dv_buf_release(&rec);
+    if (!e)
+        e = wait_durable(log, s, g, ei);
     if (!e && seq)
         *seq = s;
     return e;
@@ -353,39 +476,54 @@ dv_err audit_append(audit_log *log, const audit_event *ev, uint64_t *seq, dv_err
 
 uint64_t audit_log_size(audit_log *log)
 {
-    uint64_t n;
-
-    (void)pthread_mutex_lock(&log->mu);
-    n = log->durable;
-    (void)pthread_mutex_unlock(&log->mu);
-    return n;
+    return atomic_load(&log->durable);
 }
 
 dv_err audit_log_checkpoint(audit_log *log, dv_errinfo *ei)
 {
+    uint8_t root[AUDIT_HASH_BYTES];
+    uint64_t size;
     dv_err e;
 
     (void)pthread_mutex_lock(&log->mu);
-    e = checkpoint_locked(log, ei);
+    e = log->failed;
+    if (e)
+        (void)dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "the audit log failed earlier");
+    else
+        e = snapshot_locked(log, &size, root, ei);
+    if (!e)
+        e = cp_write_locked(log, size, root, ei);
     (void)pthread_mutex_unlock(&log->mu);
     return e;
 }
 
+/* The checkpoint thread: writes what the committer hands over (every `every` entries) and a
+ * checkpoint after `secs` seconds with new entries. */
 static void *timer_main(void *arg)
 {
     audit_log *log = arg;
+    uint8_t root[AUDIT_HASH_BYTES];
+    uint64_t size;
     struct timespec ts;
     dv_errinfo ei;
 
     (void)pthread_mutex_lock(&log->mu);
     while (!log->stopping) {
+        if (log->cp_want) {
+            size = log->cp_want_size;
+            memcpy(root, log->cp_want_root, AUDIT_HASH_BYTES);
+            log->cp_want = 0;
+            (void)cp_write_locked(log, size, root, &ei);
+            continue;
+        }
         (void)clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         (void)pthread_cond_timedwait(&log->timer_cv, &log->mu, &ts);
-        if (log->stopping || log->failed || log->durable <= log->cp_size ||
+        if (log->stopping || log->cp_want || log->failed || log->durable <= log->cp_size ||
             audit_mono_ms() - log->cp_mono_ms < (int64_t)log->secs * 1000)
             continue;
-        (void)checkpoint_locked(log, &ei);
+        if (snapshot_locked(log, &size, root, &ei) == DV_OK)
+            (void)cp_write_locked(log, size, root, &ei);
     }
     (void)pthread_mutex_unlock(&log->mu);
     return NULL;
@@ -434,12 +572,14 @@ static audit_log *log_new(const audit_log_cfg *cfg)
     }
     dv_buf_init(&log->pending, PENDING_MAX);
     dv_buf_init(&log->writing, PENDING_MAX);
+    log->pending_gen = 1;
     log->every = cfg->checkpoint_every ? cfg->checkpoint_every : 1024;
     log->secs = cfg->checkpoint_secs ? cfg->checkpoint_secs : 10;
     memcpy(log->seed, cfg->sign_seed, AUDIT_SIGN_SEED_BYTES);
     (void)sodium_mlock(log->seed, sizeof(log->seed));
     (void)pthread_mutex_init(&log->mu, NULL);
     (void)pthread_cond_init(&log->cv, NULL);
+    (void)pthread_cond_init(&log->work_cv, NULL);
     (void)pthread_cond_init(&log->timer_cv, NULL);
     return log;
 }
@@ -458,6 +598,7 @@ static void log_free(audit_log *log)
     (void)sodium_munlock(log->seed, sizeof(log->seed)); /* also wipes it */
     (void)pthread_mutex_destroy(&log->mu);
     (void)pthread_cond_destroy(&log->cv);
+    (void)pthread_cond_destroy(&log->work_cv);
     (void)pthread_cond_destroy(&log->timer_cv);
     free(log->tree);
     free(log);
@@ -501,6 +642,40 @@ static dv_err open_setup(audit_log *log, const audit_log_cfg *cfg, dv_errinfo *e
     return take_lock(log, cfg->lock_wait_ms, ei);
 }
 
+/* Stops the timer, then the committer (after it wrote every pending entry). */
+static void stop_threads(audit_log *log)
+{
+    (void)pthread_mutex_lock(&log->mu);
+    log->stopping = 1;
+    (void)pthread_cond_signal(&log->timer_cv);
+    (void)pthread_mutex_unlock(&log->mu);
+    if (log->timer_on)
+        (void)pthread_join(log->timer, NULL);
+    log->timer_on = 0;
+    (void)pthread_mutex_lock(&log->mu);
+    (void)pthread_cond_signal(&log->work_cv);
+    (void)pthread_mutex_unlock(&log->mu);
+    if (log->committer_on)
+        (void)pthread_join(log->committer, NULL);
+    log->committer_on = 0;
+}
+
+static dv_err start_threads(audit_log *log, const audit_log_cfg *cfg, dv_errinfo *ei)
+{
+    log->committer_live = 1;
+    if (pthread_create(&log->committer, NULL, committer_main, log) != 0) {
+        log->committer_live = 0;
+        return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "audit committer thread");
+    }
+    log->committer_on = 1;
+    if (pthread_create(&log->timer, NULL, timer_main, log) != 0)
+        return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "checkpoint timer thread");
+    log->timer_on = 1;
+    if (cfg->syslog)
+        return audit_fwd_start(log->dir, cfg->syslog, &log->durable, &log->fwd, ei);
+    return DV_OK;
+}
+
 dv_err audit_log_open(const audit_log_cfg *cfg, audit_log **out, audit_open_info *info,
                       dv_errinfo *ei)
 {
@@ -517,19 +692,10 @@ dv_err audit_log_open(const audit_log_cfg *cfg, audit_log **out, audit_open_info
     e = open_setup(log, cfg, ei);
     if (!e)
         e = audit_log_recover(log, info ? info : &dummy, ei);
-    if (!e && pthread_create(&log->timer, NULL, timer_main, log) != 0)
-        e = dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "checkpoint timer thread");
-    log->timer_on = !e;
-    if (!e && cfg->syslog)
-        e = audit_fwd_start(log->dir, cfg->syslog, &log->fwd, ei);
+    if (!e)
+        e = start_threads(log, cfg, ei);
     if (e) {
-        if (log->timer_on) {
-            (void)pthread_mutex_lock(&log->mu);
-            log->stopping = 1;
-            (void)pthread_cond_signal(&log->timer_cv);
-            (void)pthread_mutex_unlock(&log->mu);
-            (void)pthread_join(log->timer, NULL);
-        }
+        stop_threads(log);
         log_free(log);
         return e;
     }
@@ -539,24 +705,20 @@ dv_err audit_log_open(const audit_log_cfg *cfg, audit_log **out, audit_open_info
 
 dv_err audit_log_close(audit_log *log, dv_errinfo *ei)
 {
+    uint8_t root[AUDIT_HASH_BYTES];
     dv_err e = DV_OK;
 
     if (!log)
         return DV_OK;
+    stop_threads(log); /* every entry handed to audit_append is now written (or failed) */
     (void)pthread_mutex_lock(&log->mu);
-    log->stopping = 1;
-    (void)pthread_cond_signal(&log->timer_cv);
+    if (!log->failed) {
+        audit_tree_root(log->tree, root);
+        e = cp_write_locked(log, log->tree->size, root, ei);
+    }
     (void)pthread_mutex_unlock(&log->mu);
-    if (log->timer_on)
-        (void)pthread_join(log->timer, NULL);
-    (void)pthread_mutex_lock(&log->mu);
-    while (log->leader || log->cp_busy) /* the last batch and checkpoint finish first */
-        (void)pthread_cond_wait(&log->cv, &log->mu);
-    if (!log->failed)
-        e = checkpoint_locked(log, ei);
-    (void)pthread_mutex_unlock(&log->mu);
-    if (log->fwd)
-        audit_fwd_stop(log->fwd);
+    /* the forwarder's last pass sees the final checkpoint and every durable entry */
+    audit_fwd_stop(log->fwd);
     log_free(log);
     return e;
 }

@@ -16,29 +16,22 @@
 
 void audit_leaf_hash(const uint8_t *entry, size_t n, uint8_t out[AUDIT_HASH_BYTES])
 {
-    crypto_hash_sha256_state st;
-    const uint8_t z = 0;
-
-    (void)crypto_hash_sha256_init(&st);
-    (void)crypto_hash_sha256_update(&st, &z, 1);
-    (void)crypto_hash_sha256_update(&st, entry, n);
-    (void)crypto_hash_sha256_final(&st, out);
+    audit_sha256_prefixed(0, entry, n, out);
 }
 
 void audit_node_hash(const uint8_t l[AUDIT_HASH_BYTES], const uint8_t r[AUDIT_HASH_BYTES],
                      uint8_t out[AUDIT_HASH_BYTES])
 {
-    uint8_t buf[1 + 2 * AUDIT_HASH_BYTES];
+    uint8_t buf[2 * AUDIT_HASH_BYTES];
 
-    buf[0] = 1;
-    memcpy(buf + 1, l, AUDIT_HASH_BYTES);
-    memcpy(buf + 1 + AUDIT_HASH_BYTES, r, AUDIT_HASH_BYTES);
-    (void)crypto_hash_sha256(out, buf, sizeof(buf));
+    memcpy(buf, l, AUDIT_HASH_BYTES);
+    memcpy(buf + AUDIT_HASH_BYTES, r, AUDIT_HASH_BYTES);
+    audit_sha256_prefixed(1, buf, sizeof(buf), out);
 }
 
 void audit_empty_root(uint8_t out[AUDIT_HASH_BYTES])
 {
-    (void)crypto_hash_sha256(out, (const uint8_t *)"", 0);
+    audit_sha256_empty(out);
 }
 
 /* Largest power of two strictly below n (n >= 2). */

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,8 +271,9 @@ static dv_err send_batch(audit_reader *r, const dest *d, const audit_syslog_cfg 
     return e == DV_ENOMEM ? dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "syslog batch") : e;
 }
 
-dv_err audit_forward_pass(const char *dir, const audit_syslog_cfg *cfg, uint64_t *sent,
-                          dv_errinfo *ei)
+/* A pass that sends no entry at or after limit. */
+static dv_err forward_upto(const char *dir, const audit_syslog_cfg *cfg, uint64_t limit,
+                           uint64_t *sent, dv_errinfo *ei)
 {
     char origin[AUDIT_ORIGIN_MAX + 1];
     audit_reader *r = NULL;
@@ -289,6 +291,8 @@ dv_err audit_forward_pass(const char *dir, const audit_syslog_cfg *cfg, uint64_t
     if (e)
         return e;
     size = audit_reader_size(r);
+    if (size > limit)
+        size = limit;
     origin_of(r, origin);
     if (next > size)
         e = dv_fail(ei, DV_ETAMPER, DV_NO_OFFSET, DV_NO_TAG,
@@ -308,11 +312,18 @@ dv_err audit_forward_pass(const char *dir, const audit_syslog_cfg *cfg, uint64_t
     return e;
 }
 
+dv_err audit_forward_pass(const char *dir, const audit_syslog_cfg *cfg, uint64_t *sent,
+                          dv_errinfo *ei)
+{
+    return forward_upto(dir, cfg, UINT64_MAX, sent, ei);
+}
+
 /* ---- the background thread ------------------------------------------------------------------ */
 
 struct audit_fwd_thread {
     char dir[AUDIT_PATH_MAX];
     audit_syslog_cfg cfg;
+    const _Atomic uint64_t *durable;
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -335,7 +346,7 @@ static void *fwd_main(void *arg)
         stop = f->stop;
         f->kicked = 0;
         (void)pthread_mutex_unlock(&f->mu);
-        failing = audit_forward_pass(f->dir, &f->cfg, NULL, NULL) != DV_OK;
+        failing = forward_upto(f->dir, &f->cfg, atomic_load(f->durable), NULL, NULL) != DV_OK;
         (void)pthread_mutex_lock(&f->mu);
         if (stop)
             break;
@@ -344,8 +355,8 @@ static void *fwd_main(void *arg)
     return NULL;
 }
 
-dv_err audit_fwd_start(const char *dir, const audit_syslog_cfg *cfg, audit_fwd_thread **out,
-                       dv_errinfo *ei)
+dv_err audit_fwd_start(const char *dir, const audit_syslog_cfg *cfg,
+                       const _Atomic uint64_t *durable, audit_fwd_thread **out, dv_errinfo *ei)
 {
     audit_fwd_thread *f;
     dest d;
@@ -360,6 +371,7 @@ dv_err audit_fwd_start(const char *dir, const audit_syslog_cfg *cfg, audit_fwd_t
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "forwarder");
     (void)snprintf(f->dir, sizeof(f->dir), "%s", dir);
     f->cfg = *cfg;
+    f->durable = durable;
     f->kicked = 1;
     (void)pthread_mutex_init(&f->mu, NULL);
     (void)pthread_cond_init(&f->cv, NULL);

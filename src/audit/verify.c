@@ -247,16 +247,19 @@ static dv_err entry_check(vstate *vs, uint64_t seq, uint64_t k, const uint8_t *p
     dv_errinfo ei;
     char name[96];
 
-    audit_tile_name(-1, k, name, sizeof(name));
     dv_errinfo_clear(&ei);
-    if (audit_entry_decode(p, n, &rec, &ei))
+    if (audit_entry_decode(p, n, &rec, &ei)) {
+        audit_tile_name(-1, k, name, sizeof(name));
         return FAIL(vs, "entry %llu (%s, byte %zu): %s", (unsigned long long)seq, name, off,
                     ei.msg);
-    if (rec.seq != seq)
+    }
+    if (rec.seq != seq) {
+        audit_tile_name(-1, k, name, sizeof(name));
         return FAIL(vs,
                     "entry %llu (%s, byte %zu) carries sequence number %llu: an entry was "
                     "removed, inserted or moved here",
                     (unsigned long long)seq, name, off, (unsigned long long)rec.seq);
+    }
     audit_leaf_hash(p, n, leaf);
     vs->node_err = DV_OK;
     audit_tree_push(vs->tree, leaf, on_node, vs);

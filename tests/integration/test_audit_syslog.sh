@@ -114,6 +114,27 @@ EOF
 check "every sequence number 0..54 arrived exactly once: $(cat "$TMP/count.out" | tail -n 1)" \
   grep -q "exactly once" "$TMP/count.out"
 
+# the log's own forwarder thread across an outage: a short-lived process appends while the
+# collector is down and closes (the entries stay in the log, the spool, and the state does not
+# move); the next process's thread sends the spool first, then its own entries, each once
+append view 3 --to "tls://127.0.0.1:$PORT" --ca "$RS/ca.pem"
+check "appending works while the forwarder thread cannot reach the collector" test $? -eq 0
+check "the thread left the spool state at 55" grep -qx "next 55" "$L"/forward-127.0.0.1-"$PORT".state
+check "rsyslog starts once more" start_rsyslog
+append view 2 --to "tls://127.0.0.1:$PORT" --ca "$RS/ca.pem"
+check "the next process's thread delivered the 3 spooled and its 2 new entries" wait_lines 60
+check "the spool state says 60 after that process closed" \
+  grep -qx "next 60" "$L"/forward-127.0.0.1-"$PORT".state
+stop_rsyslog
+python3 - "$RS/out.log" >"$TMP/count2.out" 2>&1 <<'EOF'
+import re, sys
+seqs = [int(m.group(1)) for m in re.finditer(r'seq="(\d+)"', open(sys.argv[1]).read())]
+assert sorted(seqs) == list(range(60)), (len(seqs), sorted(set(range(60)) - set(seqs)))
+print("exactly once")
+EOF
+check "every sequence number 0..59 arrived exactly once: $(tail -n 1 "$TMP/count2.out")" \
+  grep -q "exactly once" "$TMP/count2.out"
+
 # ---- a vault configured to forward ([audit] syslog = tls://...) ---------------------------------
 # `dcmvault audit forward --vault DIR` sends the vault's log to the collector its config names;
 # vault operations never wait on the network, and the log itself is the spool.

@@ -141,7 +141,11 @@ static void test_group_commit(void **state)
     assert_int_equal(audit_log_close(log, NULL), DV_OK);
     assert_int_equal(verify(&rep), DV_OK);
     assert_int_equal(rep.entries, T * N);
-    assert_true(rep.checkpoints >= T * N / 100);
+    /* a checkpoint is due every 100 durable entries; triggers that come while one is being
+     * signed and synced fold into the next one, so there are at most T * N / 100 of them in
+     * the history, plus the final one and the checkpoint file, and at least one during the run */
+    assert_true(rep.checkpoints >= 3);
+    assert_true(rep.checkpoints <= T * N / 100 + 2);
     assert_int_equal(rep.tiles, T * N + (T * N) / 256);
     free(seen);
 }
