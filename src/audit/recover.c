@@ -331,7 +331,9 @@ dv_err audit_log_recover(audit_log *log, audit_open_info *info, dv_errinfo *ei)
         e = rebuild(log, n, &cp, exists, info, ei);
     if (e)
         return e;
-    log->next_seq = log->pending_first = log->durable = n;
+    log->durable = n; /* atomic: read by the forwarder thread */
+    log->pending_first = n;
+    log->next_seq = n;
     log->cp_size = cp.size;
     log->cp_exists = exists;
     log->cp_mono_ms = audit_mono_ms();
