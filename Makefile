@@ -9,11 +9,13 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wswitch-enum -Wvla -Wformat=2 -Wno-missing-field-initializers
 CSTD     := -std=c11 -D_GNU_SOURCE
+# the default rule regions for burned-in text (src/deid/pixels.h), wherever the binary runs from
+DEFS     := -DDEID_RULES_PATH='"$(CURDIR)/data/deid/pixel-rules.tsv"'
 OPT      ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -Isrc -Ibuild/gen $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = $(CSTD) $(DEFS) $(OPT) $(WARN) -Isrc -Ibuild/gen $(PKG_CFLAGS) $(CFLAGS)
 
 B        := build
-GEN_C    := $(B)/gen/dict_gen.c $(B)/gen/common_pw_gen.c
+GEN_C    := $(B)/gen/dict_gen.c $(B)/gen/common_pw_gen.c $(B)/gen/deid_gen.c
 LIB_SRC  := $(filter-out src/cli/main.c,$(shell find src -name '*.c' | sort))
 LIB_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
 ASAN_OBJ := $(patsubst src/%.c,$(B)/asan/%.o,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/asan/gen/%.o,$(GEN_C))
@@ -40,6 +42,10 @@ $(B)/gen/dict_gen.c: data/dicom-dictionary.tsv tools/gen_dict.py
 $(B)/gen/common_pw_gen.c: data/common-passwords.txt tools/gen_common_pw.py
 	@mkdir -p $(dir $@)
 	python3 tools/gen_common_pw.py c $< $@
+
+$(B)/gen/deid_gen.c: data/deid/ps3.15-table-e1-1.csv data/deid/safe-private.tsv tools/gen_deid.py
+	@mkdir -p $(dir $@)
+	python3 tools/gen_deid.py data/deid/ps3.15-table-e1-1.csv data/deid/safe-private.tsv $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)

@@ -36,6 +36,8 @@ int cmd_shred(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_deid(int argc, char **argv);
+int cmd_redact(int argc, char **argv);
 
 /* True when argv contains -h or --help (before a lone "--"). */
 int cli_wants_help(int argc, char **argv);

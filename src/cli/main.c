@@ -43,6 +43,8 @@ static const command commands[] = {
     {"alerts", cmd_alerts, "anomaly alerts: list, ack; lift a suspension"},
     {"breakglass", cmd_breakglass, "open a study in an emergency, with a reason (alerted)"},
     {"audit", cmd_audit, "the tamper-evident log: show, verify, prove, export, forward"},
+    {"deid", cmd_deid, "de-identify files (PS3.15 Basic Profile + options), residual check"},
+    {"redact", cmd_redact, "test hook: fill burned-in text in pixel data (--pixels ocr|rules)"},
 };
 
 static void usage(FILE *out)
