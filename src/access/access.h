@@ -230,6 +230,8 @@ typedef struct access_object {
     access_usage usage;                /* EXPORT: what the subject already exported */
     access_quota quota;                /* EXPORT: the subject's quota (access_policy_quota) */
     int approved;                      /* EXPORT: an approved request covers this one */
+    int deidentified; /* EXPORT: the vault de-identifies what leaves (deid/), so teaching and
+                         research purposes and the researcher's D permission may have it */
 } access_object;
 
 #define ACCESS_TEXT_MAX 200

@@ -373,6 +373,7 @@ access_result access_decide(const access_policy *pol, const access_subject *who,
     const access_object *o = what ? what : &none;
     access_reason why = ACCESS_R_OK;
     unsigned cell;
+    int deid;
 
     if ((unsigned)action >= ACCESS_ACTION_COUNT) /* named "?" in the text */
         return set(out, ACCESS_DENY, ACCESS_R_BAD_REQUEST, action);
@@ -382,11 +383,15 @@ access_result access_decide(const access_policy *pol, const access_subject *who,
     if (account_rule(who, &why))
         return set(out, ACCESS_DENY, why, action);
     cell = best_cell(who->roles, action);
-    if (ACTIONS[action].phi && (PURPOSES[who->purpose].secondary || cell == C_DEID))
+    deid = action == ACCESS_EXPORT && o->deidentified;
+    if (deid && cell == C_DEID) /* de-identified data is what D permits: with a relationship */
+        cell = C_REL;
+    if (!deid && ACTIONS[action].phi && (PURPOSES[who->purpose].secondary || cell == C_DEID))
         return set(out, ACCESS_DENY, ACCESS_R_DEID_ONLY, action);
     if (cell == C_NO || cell == C_DEID)
         return set(out, ACCESS_DENY, ACCESS_R_ROLE, action);
-    if (!(ACTIONS[action].purposes & (1u << (unsigned)who->purpose)))
+    if (!(ACTIONS[action].purposes & (1u << (unsigned)who->purpose)) &&
+        !(deid && PURPOSES[who->purpose].secondary))
         return set(out, ACCESS_DENY, ACCESS_R_PURPOSE, action);
     if (self_rule(who, action, what, &why))
         return set(out, ACCESS_DENY, why, action);

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_access.h"
 #include "cli/cmd_vault.h"
+#include "deid/deid.h"
 
 #include "common/banned.h"
 
@@ -283,63 +285,140 @@ static void export_help(FILE *out)
         "Writes the selected instances into DIR (created 0700 when absent) as\n"
         "<SOPInstanceUID>.dcm, mode 0600, each written atomically, byte for byte as they\n"
         "were imported.  An object that fails to authenticate stops the export with the\n"
-        "instance id and object key.\n" CLI_VAULT_OPTS_HELP
-        "Exit status: 0 exported, 1 no such UID, 2 usage, 3 I/O, 4 key refused or an object\n"
-        "does not authenticate, 5 internal.\n");
+        "instance id and object key.\n"
+        "\n"
+        "With a teaching or research purpose (--purpose teaching|research, or a researcher's\n"
+        "session) every instance leaves de-identified instead (PS3.15 Basic Profile, burned-in\n"
+        "text redacted, the residual-PHI check; see `dcmvault deid --help`), named by its new\n"
+        "SOPInstanceUID; a file that fails the check is not written (exit 4):\n"
+        "  --project NAME       the project whose key makes the pseudonyms, UIDs and date\n"
+        "                       shifts (stable within a project, unlinkable across; default\n"
+        "                       \"default\")\n"
+        "  --option NAME        a PS3.15 option, as for `dcmvault deid` (repeatable)\n"
+        "  --pixels ocr|rules|off  burned-in text search (default ocr)\n" CLI_VAULT_OPTS_HELP
+        "Exit status: 0 exported, 1 no such UID, 2 usage, 3 I/O, 4 refused by the policy, key\n"
+        "refused, an object does not authenticate or a file failed de-identification,\n"
+        "5 internal.\n");
+}
+
+typedef struct export_args {
+    cli_vault_opts vo;
+    const char *uid, *out;
+    vault_sel sel;
+    int nsel;
+    vault_deid_opts d;
+} export_args;
+
+static int export_opt(int argc, char **argv, int *i, export_args *x)
+{
+    const char *a = argv[*i], *val = NULL;
+    dv_errinfo ei;
+    unsigned bits = (unsigned)x->d.options;
+
+    if (!strcmp(a, "--study") || !strcmp(a, "--series") || !strcmp(a, "--instance")) {
+        x->sel =
+            a[2] == 's' ? (a[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES) : VAULT_SEL_INSTANCE;
+        x->nsel++;
+        x->uid = val = cli_opt_value("export", argc, argv, i);
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+        x->out = val = cli_opt_value("export", argc, argv, i);
+    } else if (!strcmp(a, "--project")) {
+        x->d.project = val = cli_opt_value("export", argc, argv, i);
+    } else if (!strcmp(a, "--option")) {
+        val = cli_opt_value("export", argc, argv, i);
+        if (val && deid_option_parse(val, &bits, &ei) != DV_OK) {
+            fprintf(stderr, "dcmvault export: unknown --option '%s'\n", val);
+            return DV_EXIT_USAGE;
+        }
+        x->d.options = bits;
+    } else if (!strcmp(a, "--pixels")) {
+        val = cli_opt_value("export", argc, argv, i);
+        if (val && !strcmp(val, "ocr"))
+            x->d.pixels = DEID_PIXELS_OCR;
+        else if (val && !strcmp(val, "rules"))
+            x->d.pixels = DEID_PIXELS_RULES;
+        else if (val && !strcmp(val, "off"))
+            x->d.pixels = DEID_PIXELS_OFF;
+        else if (val) {
+            fprintf(stderr, "dcmvault export: --pixels takes ocr, rules or off\n");
+            return DV_EXIT_USAGE;
+        }
+    } else {
+        fprintf(stderr, "dcmvault export: unexpected argument '%s'\n", a);
+        return DV_EXIT_USAGE;
+    }
+    return val ? DV_EXIT_OK : DV_EXIT_USAGE;
+}
+
+static int export_parse(int argc, char **argv, export_args *x)
+{
+    int i, rc;
+
+    memset(x, 0, sizeof(*x));
+    x->sel = VAULT_SEL_STUDY;
+    x->d.project = "default";
+    x->d.pixels = DEID_PIXELS_OCR;
+    for (i = 1; i < argc; i++) {
+        rc = cli_vault_opt("export", &x->vo, argc, argv, &i);
+        if (rc < 0)
+            return DV_EXIT_USAGE;
+        if (rc)
+            continue;
+        rc = export_opt(argc, argv, &i, x);
+        if (rc)
+            return rc;
+    }
+    if (x->nsel != 1 || !x->uid || !x->out) {
+        export_help(stderr);
+        return DV_EXIT_USAGE;
+    }
+    return DV_EXIT_OK;
+}
+
+static int secondary_purpose(const char *code)
+{
+    return !strcmp(code, "TRAIN") || !strcmp(code, "HRESCH");
 }
 
 int cmd_export(int argc, char **argv)
 {
-    cli_vault_opts vo = {NULL, NULL, NULL};
-    const char *uid = NULL, *out = NULL;
-    vault_sel sel = VAULT_SEL_STUDY;
+    export_args x;
+    vault_deid_res dr;
     cli_session lc;
     dv_errinfo ei;
     uint64_t n = 0;
     vault *v = NULL;
-    int i, rc, nsel = 0;
+    int rc, deid;
     dv_err e;
 
     if (cli_wants_help(argc, argv)) {
         export_help(stdout);
         return DV_EXIT_OK;
     }
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-
-        rc = cli_vault_opt("export", &vo, argc, argv, &i);
-        if (rc < 0)
-            return DV_EXIT_USAGE;
-        if (rc)
-            continue;
-        if (!strcmp(a, "--study") || !strcmp(a, "--series") || !strcmp(a, "--instance")) {
-            sel = a[2] == 's' ? (a[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES)
-                              : VAULT_SEL_INSTANCE;
-            nsel++;
-            uid = cli_opt_value("export", argc, argv, &i);
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            out = cli_opt_value("export", argc, argv, &i);
-        } else {
-            fprintf(stderr, "dcmvault export: unexpected argument '%s'\n", a);
-            return DV_EXIT_USAGE;
-        }
-        if (i >= argc || argv[i] == a)
-            return DV_EXIT_USAGE;
-    }
-    if (nsel != 1 || !uid || !out) {
-        export_help(stderr);
-        return DV_EXIT_USAGE;
-    }
-    rc = cli_vault_session("export", &vo, &v, &lc);
+    rc = export_parse(argc, argv, &x);
+    if (!rc)
+        rc = cli_vault_session("export", &x.vo, &v, &lc);
     if (rc)
         return rc;
     dv_errinfo_clear(&ei);
-    e = vault_export_dir(v, &lc.ctx, sel, uid, out, &n, &ei);
+    deid = secondary_purpose(lc.ctx.purpose);
+    if (deid && mkdir(x.out, 0700) != 0 && errno != EEXIST)
+        e = dv_fail(&ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot create the output folder: %s",
+                    strerror(errno));
+    else if (deid)
+        e = vault_export_deid(v, &lc.ctx, x.sel, x.uid, &x.d, x.out, &dr, &ei);
+    else
+        e = vault_export_dir(v, &lc.ctx, x.sel, x.uid, x.out, &n, &ei);
     vault_close(v);
+    deid_pixels_cleanup();
     if (e) {
-        cli_report("export", vo.dir, e, &ei);
+        cli_report("export", x.vo.dir, e, &ei);
         return cli_exit_code(e);
     }
-    printf("exported %llu file(s) to %s\n", (unsigned long long)n, out);
+    if (deid)
+        printf("exported %llu de-identified file(s) to %s (project %s)\n",
+               (unsigned long long)dr.written, x.out, x.d.project);
+    else
+        printf("exported %llu file(s) to %s\n", (unsigned long long)n, x.out);
     return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
 }

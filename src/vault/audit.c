@@ -57,6 +57,8 @@ static const struct {
     {"lockout", AUDIT_ACT_LOCKOUT},
     {"print", AUDIT_ACT_PRINT},
     {"film-destroy", AUDIT_ACT_FILM_DESTROY},
+    {"deidentify", AUDIT_ACT_DEIDENTIFY},
+    {"share", AUDIT_ACT_SHARE},
 };
 
 static audit_action action_of(const char *event)

@@ -126,14 +126,14 @@ static dv_err export_one(vault *v, const crypto_key *dek, const inst_ref *r, vau
 
 /* The gate for an export of the selection: its study and patient, one study, its bytes.  A
  * UID that is not stored is reported only to a user who may search the index. */
-static dv_err export_gate(vault *v, const vault_ctx *ctx, access_action a, const char *event,
+static dv_err export_gate(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
                           dv_err found, const index_row *row, const inst_list *l, dv_errinfo *ei)
 {
     vault_gate_obj o;
     size_t i;
 
     if (found == DV_ENOTFOUND) {
-        dv_err e = vault_door(v, ctx, ACCESS_FIND, NULL, event, NULL, ei);
+        dv_err e = vault_door(v, ctx, ACCESS_FIND, NULL, rq->event, NULL, ei);
 
         return e ? e : found;
     }
@@ -143,9 +143,10 @@ static dv_err export_gate(vault *v, const vault_ctx *ctx, access_action a, const
     o.study_bi = row->study_bi;
     o.patient_bi = row->patient_bi;
     o.studies = 1;
+    o.deidentified = rq->deidentified;
     for (i = 0; i < l->n; i++)
         o.bytes += l->r[i].size;
-    return vault_door(v, ctx, a, &o, event, NULL, ei);
+    return vault_door(v, ctx, rq->action, &o, rq->event, NULL, ei);
 }
 
 dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
@@ -162,8 +163,7 @@ dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *
     if (!vault_ctx_valid(ctx))
         return vault_enter(v, ctx, rq->event, NULL, ei);
     memset(&row, 0, sizeof(row));
-    e = export_gate(v, ctx, (access_action)rq->action, rq->event,
-                    select_rows(v, rq->sel, rq->uid, &row, &l, ei), &row, &l, ei);
+    e = export_gate(v, ctx, rq, select_rows(v, rq->sel, rq->uid, &row, &l, ei), &row, &l, ei);
     if (e == DV_ENOTFOUND)
         e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "no such %s in the vault",
                     rq->sel == VAULT_SEL_STUDY    ? "study"
@@ -189,7 +189,7 @@ dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *
 dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                     vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
 {
-    vault_retrieve_req rq = {ACCESS_EXPORT, "export", NULL, sel, uid};
+    vault_retrieve_req rq = {ACCESS_EXPORT, "export", NULL, sel, uid, 0};
 
     return vault_retrieve(v, ctx, &rq, fn, cb, n, NULL, ei);
 }

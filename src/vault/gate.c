@@ -249,6 +249,7 @@ static dv_err gate_steps(vault *v, const vault_ctx *ctx, access_action a, const 
     if (e)
         return e;
     obj->owner = o ? o->owner : NULL;
+    obj->deidentified = o ? o->deidentified : 0;
     if (a == ACCESS_EXPORT && o)
         e = export_facts(env, who, o, obj, ei);
     if (!e)

@@ -38,7 +38,7 @@ dv_err vault_print(vault *v, const vault_ctx *ctx, vault_sel sel, const char *ui
                    dv_errinfo *ei)
 {
     access_session_info si = {0};
-    vault_retrieve_req rq = {ACCESS_EXPORT, "print", NULL, sel, uid};
+    vault_retrieve_req rq = {ACCESS_EXPORT, "print", NULL, sel, uid, 0};
     char detail[32];
     index_film fl;
     uint64_t skipped = 0;

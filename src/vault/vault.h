@@ -201,6 +201,28 @@ dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *u
 dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                         const char *outdir, uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5);
 
+/* ---- de-identified exports (teaching, research) ------------------------------------------ */
+
+typedef struct vault_deid_opts {
+    const char *project; /* names the project's key: 1..64 of [A-Za-z0-9._-] */
+    unsigned options;    /* DEID_OPT() bits (src/deid/deid.h) */
+    int pixels;          /* deid_pixels_mode: DEID_PIXELS_OCR unless there is a reason */
+} vault_deid_opts;
+
+typedef struct vault_deid_res {
+    uint64_t written, failed;
+    dv_errinfo first_error; /* the first file that was not written, and why (no value) */
+} vault_deid_res;
+
+/* Exports the selection into outdir (which must exist) de-identified: each instance through
+ * deid_file() with the project's key, written as <new SOPInstanceUID>.dcm (0600).  Gated as an
+ * export of de-identified data (teaching and research purposes, researchers), audited as
+ * "deidentify" before the first byte.  A file that fails de-identification is not written;
+ * the call then returns DV_EPERM with the count (res->first_error says why). */
+dv_err vault_export_deid(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                         const vault_deid_opts *o, const char *outdir, vault_deid_res *res,
+                         dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 4, 5, 6, 7);
+
 /* ---- view --------------------------------------------------------------------------------- */
 
 /* What a viewer shows: one frame of each image of the selection, rendered (render/render.h). */

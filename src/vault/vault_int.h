@@ -213,6 +213,7 @@ typedef struct vault_retrieve_req {
     const char *detail; /* audit detail (no PHI) or NULL */
     vault_sel sel;
     const char *uid;
+    int deidentified; /* what leaves is de-identified (the gate's exception for it) */
 } vault_retrieve_req;
 dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
                       vault_object_fn fn, void *cb, uint64_t *n, uint8_t *study_bi,
@@ -265,6 +266,7 @@ typedef struct vault_gate_obj {
     const uint8_t *study_bi, *patient_bi;
     const char *owner;
     uint64_t studies, patients, bytes;
+    int deidentified; /* an export that leaves de-identified (access_object.deidentified) */
 } vault_gate_obj;
 /* Opens ctx's session (ctx->session is the token), decides action on o (may be NULL) with
  * access_decide, records the decision, and returns DV_OK when allowed; DV_EPERM with the reason

@@ -77,7 +77,7 @@ dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid
                   const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
                   uint64_t *skipped, dv_errinfo *ei)
 {
-    vault_retrieve_req rq = {ACCESS_VIEW, "view", NULL, sel, uid};
+    vault_retrieve_req rq = {ACCESS_VIEW, "view", NULL, sel, uid, 0};
 
     return vault_render_sel(v, ctx, &rq, o, fn, cb, images, skipped, NULL, ei);
 }

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* deid.c - exports for teaching and research: every instance of the selection leaves
+ * de-identified (src/deid/: PS3.15 Basic Profile and the options asked for, burned-in text
+ * redacted, the residual-PHI check).  The gate decides an export with `deidentified` set (the
+ * only way a teaching or research purpose, or the researcher's D permission, gets anything),
+ * and the audit log records "deidentify" (DCM 110103, type DEID) with the project's name
+ * before any byte is written.
+ *
+ * Keys: each project has its own de-identification key, derived from the vault's pseudonym
+ * key and the project name, so that one project's pseudonyms, UIDs and date shifts are stable
+ * across exports and cannot be linked to another project's.  A file that fails de-
+ * identification (the residual check found an identifier, or the file cannot be processed) is
+ * not written; the export then fails with the count.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "access/access.h"
+#include "deid/deid.h"
+#include "vault/vault_int.h"
+
+#include "common/banned.h"
+
+#define PROJECT_MAX 64
+
+typedef struct deid_out {
+    const deid_ctx *dc;
+    const char *dir;
+    vault_deid_res *res;
+} deid_out;
+
+static int project_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n < 1 || n > PROJECT_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* One instance: parse, de-identify, write as <new SOPInstanceUID>.dcm.  A file the engine
+ * refuses is counted, not written; only resource errors stop the export. */
+static dv_err deid_one(void *cb, const char *sop_uid, int64_t id, const uint8_t *p, size_t len,
+                       dv_errinfo *ei)
+{
+    deid_out *o = cb;
+    deid_file_report rep;
+    char path[VAULT_PATH_MAX];
+    dcm_file *f = NULL;
+    dv_buf out;
+    dv_errinfo local;
+    dv_err e;
+    int n;
+
+    (void)sop_uid;
+    (void)id;
+    memset(&rep, 0, sizeof(rep));
+    e = dcm_parse(p, len, 0, NULL, &f, &local);
+    if (!e)
+        e = deid_file(o->dc, f, &rep, &local);
+    dv_buf_init(&out, VAULT_IMPORT_MAX);
+    if (!e)
+        e = dcm_write_part10(f, rep.ts, &out, &local);
+    n = snprintf(path, sizeof(path), "%s/%s.dcm", o->dir, rep.new_sop_uid);
+    if (!e && (n < 0 || (size_t)n >= sizeof(path) || !rep.new_sop_uid[0]))
+        e = dv_fail(&local, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "output path too long");
+    if (!e)
+        e = vault_write_atomic(path, out.p, out.len, 0600, ei);
+    dv_buf_release(&out);
+    dcm_file_free(f);
+    if (e == DV_ENOMEM || e == DV_EIO) {
+        if (e != DV_EIO)
+            *ei = local;
+        return e;
+    }
+    if (e) {
+        if (!o->res->failed++)
+            o->res->first_error = local;
+        return DV_OK;
+    }
+    o->res->written++;
+    return DV_OK;
+}
+
+dv_err vault_export_deid(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                         const vault_deid_opts *o, const char *outdir, vault_deid_res *res,
+                         dv_errinfo *ei)
+{
+    vault_retrieve_req rq = {ACCESS_EXPORT, "deidentify", NULL, sel, uid, 1};
+    char purpose[16 + PROJECT_MAX], detail[32 + PROJECT_MAX];
+    deid_opts dopts;
+    deid_ctx *dc = NULL;
+    crypto_key key;
+    deid_out out = {NULL, outdir, res};
+    dv_err e;
+
+    memset(res, 0, sizeof(*res));
+    if (!project_ok(o->project))
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
+                       "project name: 1 to %d of [A-Za-z0-9._-]", PROJECT_MAX);
+    (void)snprintf(purpose, sizeof(purpose), "deid-project:%s", o->project);
+    (void)snprintf(detail, sizeof(detail), "de-identified for project %s", o->project);
+    rq.detail = detail;
+    deid_opts_init(&dopts);
+    dopts.options = o->options;
+    dopts.pixels.mode = o->pixels;
+    e = crypto_key_derive(&v->pseud_key, purpose, &key);
+    if (!e)
+        e = deid_ctx_new(&dopts, &key, &dc, ei);
+    crypto_key_wipe(&key);
+    if (e)
+        return e;
+    out.dc = dc;
+    e = vault_retrieve(v, ctx, &rq, deid_one, &out, NULL, NULL, ei);
+    deid_ctx_free(dc);
+    if (!e && res->failed) {
+        *ei = res->first_error;
+        e = dv_fail(ei, DV_EPERM, DV_NO_OFFSET, DV_NO_TAG,
+                    "%llu file(s) not written: de-identification failed (first: %s)",
+                    (unsigned long long)res->failed, res->first_error.msg);
+    }
+    return e;
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test_vault_deid.sh - exports for teaching and research leave the vault de-identified.
+# `export --purpose research|teaching` (and a researcher's own session) go through deid/: the
+# files carry new UIDs, PatientIdentityRemoved YES and none of the input's identifiers (dcmdump
+# of every output searched for the input's name, ID, birth date, study UID and accession);
+# the same project gives the same UIDs twice, another project different ones; the audit log
+# records "deidentify" (DCM 110103 + DEID) with the purpose and the project before the files;
+# a researcher gets only de-identified data of a study granted to them and no find; a file
+# whose identifier survives (planted where the profile keeps values) is not written (exit 4).
+source "$(dirname "$0")/lib.sh"
+need_testdata "vault deid"
+if [ ! -x "$DV" ]; then
+  fail "no binary at $DV (make build/asan/dcmvault)"
+  done_testing
+fi
+source "$(dirname "$0")/vault_access.sh"
+access_need "vault deid"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+cd "$TMP" || exit 1
+V=$TMP/v
+export DCMVAULT_DIR=$V
+CT=$TESTDATA/pydicom/CT_small.dcm
+MR=$TESTDATA/pydicom/MR_small.dcm
+val() { dcmdump +P "$2" "$1" 2>/dev/null | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1; }
+CT_STUDY=$(val "$CT" 0020,000d)
+PNAME=$(val "$CT" 0010,0010)
+PID=$(val "$CT" 0010,0020)
+BIRTH=$(val "$CT" 0010,0030)
+ACC=$(val "$CT" 0008,0050)
+# a copy of the MR that names its patient where the profile keeps values (0028,1055)
+cp "$MR" planted.dcm
+MR_NAME=$(val "$MR" 0010,0010)
+dcmodify -nb -i "(0028,1055)=${MR_NAME//^/ }" planted.dcm >/dev/null 2>&1
+MR_STUDY=$(val planted.dcm 0020,000d)
+
+"$DV_BIN" init "$V" >init.out 2>&1
+check "log in the administrator and a technologist" access_setup "$V" init.out
+as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
+mkdir -p "$TMP/home-res"
+as admin user add res --roles researcher >res.add 2>&1
+sed -n 's/.*one-time password: //p' res.add >res.otp
+check "activate a researcher" _acc_activate "$TMP/home-res" res res.otp --vault "$V"
+as tech import "$CT" planted.dcm >/dev/null 2>&1
+check "the technologist imports the CT and the planted MR" test $? -eq 0
+
+# no identifier of the CT in any output file (dcmdump of each)
+clean() {
+  local f bad=0
+  for f in "$1"/*.dcm; do
+    dcmdump "$f" >"$f.txt" 2>&1 || bad=1
+    grep -qF -e "$PID" -e "$CT_STUDY" "$f.txt" && bad=1
+    [ -n "$BIRTH" ] && grep -qF "$BIRTH" "$f.txt" && bad=1
+    [ -n "$ACC" ] && grep -qF "[$ACC]" "$f.txt" && bad=1
+    grep -qiF "${PNAME%%^*}" "$f.txt" && bad=1
+  done
+  return $bad
+}
+
+n0=$("$DV" audit show --log "$V/audit" --json 2>/dev/null | wc -l)
+as tech export --study "$CT_STUDY" --purpose research --pixels off -o r1 >r1.out 2>&1
+check "export --purpose research passes (exit 0)" test $? -eq 0
+check "... one file, named by a new UID (2.25...)" \
+  bash -c "ls r1 | grep -Eq '^2\.25\.[0-9]+\.dcm$' && test \$(ls r1 | wc -l) -eq 1"
+check "... PatientIdentityRemoved YES" bash -c "dcmdump +P 0012,0062 r1/*.dcm | grep -q YES"
+check "... no name, ID, birth date, accession or study UID of the input" clean r1
+check "... mode 0600" test "$(stat -c %a r1/*.dcm)" = 600
+"$DV" audit show --log "$V/audit" --json 2>/dev/null | tail -n +$((n0 + 1)) >ev.json
+check "the audit log records deidentify, for research, naming the project" \
+  grep -q '"action":"deidentify".*"purpose":"HRESCH".*"objects":\[{.*"detail":"de-identified for project default"' ev.json
+"$DV_BIN" audit export --log "$V/audit" --format dicom-xml --since 2000-01-01T00:00:00Z >ev.xml 2>/dev/null
+check "deidentify exports with type DEID" grep -q '"DEID"' ev.xml
+
+as tech export --study "$CT_STUDY" --purpose research --pixels off -o r2 >/dev/null 2>&1
+dcms() { find "$1" -name '*.dcm' -printf '%f\n' | sort; }
+check "the same project twice: the same new UIDs" test "$(dcms r1)" = "$(dcms r2)"
+as tech export --study "$CT_STUDY" --purpose teaching --project lecture-7 --pixels off -o t1 \
+  >/dev/null 2>&1
+check "teaching, another project: passes" test $? -eq 0
+check "... with other UIDs" test "$(dcms r1)" != "$(dcms t1)"
+check "... and still no identifier" clean t1
+as tech export --study "$CT_STUDY" --purpose research --project 'bad name' -o bad >bad.out 2>&1
+check "a bad project name is refused" test $? -ne 0
+check "... and nothing is written" test -z "$(find bad -type f 2>/dev/null)"
+
+# ---- a researcher ------------------------------------------------------------------------------
+as res find --level study >rf.out 2>&1
+check "a researcher may not search identified rows (exit 4)" test $? -eq 4
+as res export --study "$CT_STUDY" -o x0 >/dev/null 2>&1
+check "a researcher without a grant gets nothing (exit 4)" test $? -eq 4
+as admin grant res --study "$CT_STUDY" --until +1d --reason 'IRB 2026-17' >/dev/null 2>&1
+as res export --study "$CT_STUDY" -o x0 >x0.out 2>&1
+check "with a grant but no export quota (researchers have none by default): pending (exit 4)" \
+  bash -c "test $? -eq 4 && grep -q 'pending request' x0.out"
+printf '\n[quota.researcher]\nstudies_day = 10\nstudies_hour = 10\nbytes_day = 1000000000\npatients_day = 10\n' >>"$V/access.conf"
+as res export --study "$CT_STUDY" -o x1 >x1.out 2>&1
+check "with a grant, the researcher's export (session purpose research) is de-identified" \
+  bash -c "grep -q 'de-identified file' x1.out && ls x1 | grep -Eq '^2\.25\.'"
+check "... no identifier" clean x1
+check "... the same project key as the technologist's research export" test "$(dcms r1)" = "$(dcms x1)"
+as res export --study "$CT_STUDY" --purpose treatment -o x2 >/dev/null 2>&1
+check "a researcher cannot ask for treatment to get identified data (exit 4)" test $? -eq 4
+
+# ---- an identifier the profile would keep: the file is not written ----------------------------
+as tech export --study "$MR_STUDY" --purpose research --pixels off -o p1 >p1.out 2>&1
+check "a surviving identifier fails the export (exit 4)" test $? -eq 4
+check "... nothing written" test -z "$(find p1 -type f 2>/dev/null)"
+check "... naming the tag, not the value" \
+  bash -c "grep -q '(0028,1055)' p1.out && ! grep -qiF '${MR_NAME%%^*}' p1.out"
+
+# ---- identified export is unchanged ------------------------------------------------------------
+as tech export --study "$CT_STUDY" -o id1 >/dev/null 2>&1
+check "an export for treatment is still byte for byte" cmp -s "$CT" "id1/$(val "$CT" 0008,0018).dcm"
+done_testing
