@@ -38,6 +38,7 @@ int cmd_check(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
 int cmd_redact(int argc, char **argv);
+int cmd_share(int argc, char **argv);
 
 /* True when argv contains -h or --help (before a lone "--"). */
 int cli_wants_help(int argc, char **argv);

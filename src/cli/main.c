@@ -45,6 +45,7 @@ static const command commands[] = {
     {"audit", cmd_audit, "the tamper-evident log: show, verify, prove, export, forward"},
     {"deid", cmd_deid, "de-identify files (PS3.15 Basic Profile + options), residual check"},
     {"redact", cmd_redact, "test hook: fill burned-in text in pixel data (--pixels ocr|rules)"},
+    {"share", cmd_share, "one image as a de-identified PNG/JPEG picture, burned-in text removed"},
 };
 
 static void usage(FILE *out)

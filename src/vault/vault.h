@@ -245,6 +245,24 @@ dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid
                   const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
                   uint64_t *skipped, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5, 6);
 
+/* ---- share -------------------------------------------------------------------------------- */
+
+typedef struct vault_share_opts {
+    vault_view_opts view;     /* frame and window of the picture */
+    int pixels;               /* deid_pixels_mode, default DEID_PIXELS_OCR */
+    const char *photo_reason; /* NULL: photographic objects are refused (faces) */
+} vault_share_opts;
+
+void vault_share_opts_init(vault_share_opts *o) DV_NONNULL(1);
+
+/* One instance as a de-identified picture (header, burned-in text, residual check; a random
+ * key), rendered and handed to fn.  Gated as an export of de-identified data, audited as
+ * "share" before any pixel is rendered.  A photographic object (VL Photographic, RGB secondary
+ * capture: faces) is refused unless photo_reason is given.  DV_EPERM when an identifier
+ * survived de-identification. */
+dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const vault_share_opts *o,
+                   vault_image_fn fn, void *cb, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4, 5);
+
 /* ---- print and films ------------------------------------------------------------------------ */
 
 #define VAULT_FILM_SERIAL_LEN 11 /* "F-XXXX-XXXX", Crockford base32 */
