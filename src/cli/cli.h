@@ -37,6 +37,8 @@ int cmd_retention(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
+int cmd_mark(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 int cmd_redact(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 

@@ -44,6 +44,8 @@ static const command commands[] = {
     {"breakglass", cmd_breakglass, "open a study in an emergency, with a reason (alerted)"},
     {"audit", cmd_audit, "the tamper-evident log: show, verify, prove, export, forward"},
     {"deid", cmd_deid, "de-identify files (PS3.15 Basic Profile + options), residual check"},
+    {"mark", cmd_mark, "copy a DICOM/PNG/JPEG with an invisible watermark naming an event"},
+    {"trace", cmd_trace, "find the watermark in a leaked image: event, bit errors, FP probability"},
     {"redact", cmd_redact, "test hook: fill burned-in text in pixel data (--pixels ocr|rules)"},
     {"share", cmd_share, "one image as a de-identified PNG/JPEG picture, burned-in text removed"},
 };

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_mark.c - `dcmvault mark` (embed the forensic watermark in a copy of a DICOM, PNG or JPEG
+ * file) and `dcmvault trace` (find it again, blind).  See src/mark/mark.h and docs/mark.md.
+ *
+ * A DICOM copy keeps every byte of the input except the pixel data values: the file is copied
+ * as is and the marked samples are written over the native pixel data in the copy.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "crypto/crypto.h"
+#include "dicom/dicom.h"
+#include "dicom/pixel.h"
+#include "mark/mark.h"
+#include "render/render.h"
+
+#include "common/banned.h"
+
+#define MAX_OUTPUT   ((size_t)2 << 30)
+#define JPEG_QUALITY 95
+
+typedef struct mark_args {
+    const char *in;
+    const char *out;
+    const char *keyfile;
+    const char *overlay;
+    uint64_t event;
+    int has_event;
+    int json;
+} mark_args;
+
+static void usage_mark(FILE *f)
+{
+    fprintf(f,
+            "usage: dcmvault mark IN OUT --event N --key-file K [--overlay TEXT]\n"
+            "\n"
+            "Writes a copy of IN carrying an invisible, keyed watermark with the 64-bit event\n"
+            "number N.  IN is a DICOM file (native pixel data, MONOCHROME, 8 or 16 bits: OUT is\n"
+            "the same file with only the pixel values changed, in their stored depth) or a PNG\n"
+            "or JPEG image (OUT of the same type, marked in the display domain).\n"
+            "\n"
+            "  --event N        the number to hide (0 .. 2^64-1)\n"
+            "  --key-file K     the mark key: one line of 64 hex digits, mode 0600\n"
+            "  --overlay TEXT   PNG/JPEG only: also draw TEXT visibly, tiled, semi-transparent\n"
+            "\n"
+            "exit codes: 0 ok, 1 the input cannot be marked, 2 usage, 3 I/O, 4 key refused\n");
+}
+
+static void usage_trace(FILE *f)
+{
+    fprintf(f,
+            "usage: dcmvault trace FILE --key-file K [--json]\n"
+            "\n"
+            "Looks for the watermark in FILE (PNG, JPEG or DICOM; any crop, scale 0.5-2,\n"
+            "small rotation, recompression) without the original, and prints the event\n"
+            "number, the bit errors corrected, the false-positive probability and the geometry\n"
+            "found.  A mark is reported only when its false-positive probability is below 1e-9.\n"
+            "\n"
+            "exit codes: 0 found, 1 not found, 2 usage, 3 I/O (unreadable or undecodable file)\n");
+}
+
+static int bad_usage(const char *cmd, const char *what, const char *arg)
+{
+    fprintf(stderr, "dcmvault %s: %s%s%s\n", cmd, what, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "try 'dcmvault %s --help'\n", cmd);
+    return DV_EXIT_USAGE;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end != '\0')
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Parses options shared by both commands; positional arguments go to in/out. */
+static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int npos)
+{
+    int i;
+    int pos = 0;
+
+    memset(a, 0, sizeof(*a));
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "--event") && npos == 2) {
+            if (parse_u64(v, &a->event))
+                return bad_usage(cmd, "--event needs a number 0 .. 2^64-1", v);
+            a->has_event = 1;
+            i++;
+        } else if (!strcmp(s, "--key-file")) {
+            if (!v)
+                return bad_usage(cmd, "--key-file needs a file", NULL);
+            a->keyfile = v;
+            i++;
+        } else if (!strcmp(s, "--overlay") && npos == 2) {
+            if (!v || !*v)
+                return bad_usage(cmd, "--overlay needs a text", NULL);
+            a->overlay = v;
+            i++;
+        } else if (!strcmp(s, "--json") && npos == 1) {
+            a->json = 1;
+        } else if (s[0] == '-' && s[1] != '\0') {
+            return bad_usage(cmd, "unknown option", s);
+        } else if (pos == 0) {
+            a->in = s;
+            pos++;
+        } else if (pos == 1 && npos == 2) {
+            a->out = s;
+            pos++;
+        } else {
+            return bad_usage(cmd, "too many arguments", s);
+        }
+    }
+    if (pos < npos)
+        return bad_usage(cmd, npos == 2 ? "needs IN and OUT" : "needs FILE", NULL);
+    if (!a->keyfile)
+        return bad_usage(cmd, "missing --key-file K", NULL);
+    if (npos == 2 && !a->has_event)
+        return bad_usage(cmd, "missing --event N", NULL);
+    return 0;
+}
+
+static int load_key(const char *cmd, const char *path, crypto_key *k)
+{
+    dv_errinfo ei;
+    dv_err e;
+
+    dv_errinfo_clear(&ei);
+    e = crypto_init();
+    if (!e)
+        e = crypto_keyfile_load(path, k, &ei);
+    if (e) {
+        cli_report(cmd, path, e, &ei);
+        return e == DV_EPERM ? DV_EXIT_DENIED : e == DV_EMALFORMED ? DV_EXIT_USAGE : DV_EXIT_IO;
+    }
+    return 0;
+}
+
+static dv_err read_all(const char *path, dv_buf *b, dv_errinfo *ei)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t chunk[65536];
+    size_t n;
+    dv_err e = DV_OK;
+
+    if (!f)
+        return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot open: %s", strerror(errno));
+    for (n = fread(chunk, 1, sizeof(chunk), f); !e && n > 0; n = fread(chunk, 1, sizeof(chunk), f))
+        e = dv_buf_add(b, chunk, n);
+    if (!e && ferror(f))
+        e = dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "read failed");
+    else if (e)
+        e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "file too large");
+    (void)fclose(f);
+    return e;
+}
+
+static void print_stats(const mark_args *a, const mark_stats *st)
+{
+    printf("marked event %" PRIu64 ": PSNR %.2f dB, max change %u, max display change %u, "
+           "%.1f%% of pixels changed\n",
+           a->event, st->psnr_db, st->max_change, st->max_display, 100 * st->marked_fraction);
+}
+
+/* PNG / JPEG in, the same type out. */
+static dv_err mark_image(const mark_args *a, const crypto_key *k, const dv_buf *in, dv_buf *out,
+                         dv_errinfo *ei)
+{
+    render_image im;
+    mark_imgtype t;
+    mark_stats st;
+    dv_err e;
+
+    e = mark_img_decode(in->p, in->len, &im, &t, ei);
+    if (e)
+        return e;
+    e = mark_embed_gray8(k, a->event, &im, &st, ei);
+    if (!e && a->overlay)
+        e = mark_overlay(&im, a->overlay, 0.18, NULL, ei);
+    if (!e)
+        e = t == MARK_IMG_PNG ? render_png(&im, out, ei) : render_jpeg(&im, JPEG_QUALITY, out, ei);
+    render_image_release(&im);
+    if (!e)
+        print_stats(a, &st);
+    return e;
+}
+
+/* Where the native pixel data of f lies in the input bytes. */
+static dv_err pixel_span(const dcm_file *f, const dv_buf *in, const dcm_pixinfo *pi, size_t *off,
+                         dv_errinfo *ei)
+{
+    const dcm_elem *px = dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA);
+    size_t need = dcm_frame_size(pi) * pi->frames;
+
+    if (!px || px->frags || !px->val)
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
+                       "only native (uncompressed) pixel data can be marked");
+    if (f->ts->big_endian || f->ts->deflated || f->ts->encapsulated)
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
+                       "only little-endian, not deflated transfer syntaxes can be marked");
+    if (px->val < in->p || px->val >= in->p + in->len || px->len < need ||
+        (size_t)(px->val - in->p) + need > in->len)
+        return dv_fail(ei, DV_EMALFORMED, px->offset, DCM_TAG_PIXEL_DATA,
+                       "pixel data shorter than rows x columns x frames");
+    *off = (size_t)(px->val - in->p);
+    return DV_OK;
+}
+
+static dv_err mark_dicom(const mark_args *a, const crypto_key *k, const dv_buf *in, dv_buf *out,
+                         dv_errinfo *ei)
+{
+    dcm_file *f = NULL;
+    dcm_pixinfo pi;
+    mark_stats st;
+    size_t off = 0;
+    uint32_t i;
+    dv_err e;
+
+    memset(&st, 0, sizeof(st));
+    memset(&pi, 0, sizeof(pi));
+    e = dcm_parse(in->p, in->len, 0, NULL, &f, ei);
+    if (!e)
+        e = dcm_pixinfo_get(&f->ds, &pi, ei);
+    if (!e)
+        e = pixel_span(f, in, &pi, &off, ei);
+    if (!e)
+        e = dv_buf_add(out, in->p, in->len);
+    for (i = 0; !e && i < pi.frames; i++) {
+        dcm_frame fr;
+        mark_window w;
+        memset(&fr, 0, sizeof(fr));
+        e = dcm_frame_decode(f, i, &fr, ei);
+        if (!e) {
+            mark_window_of(&f->ds, &fr, &w);
+            e = mark_embed_frame(k, a->event, &fr, &w, &st, ei);
+        }
+        if (!e && fr.len != dcm_frame_size(&pi))
+            e = dv_fail(ei, DV_EMALFORMED, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "frame size changed");
+        if (!e)
+            memcpy(out->p + off + (size_t)i * fr.len, fr.data, fr.len);
+        dcm_frame_release(&fr);
+    }
+    dcm_file_free(f);
+    if (!e)
+        print_stats(a, &st);
+    return e;
+}
+
+int cmd_mark(int argc, char **argv)
+{
+    mark_args a;
+    crypto_key k;
+    dv_buf in;
+    dv_buf out;
+    dv_errinfo ei;
+    dv_err e;
+    int rc;
+
+    if (cli_wants_help(argc, argv)) {
+        usage_mark(stdout);
+        return DV_EXIT_OK;
+    }
+    rc = parse_args("mark", argc, argv, &a, 2);
+    if (rc)
+        return rc;
+    rc = load_key("mark", a.keyfile, &k);
+    if (rc)
+        return rc;
+    dv_errinfo_clear(&ei);
+    dv_buf_init(&in, MAX_OUTPUT);
+    dv_buf_init(&out, MAX_OUTPUT);
+    e = read_all(a.in, &in, &ei);
+    if (e) {
+        cli_report("mark", a.in, e, &ei);
+        rc = DV_EXIT_IO;
+    } else {
+        if (mark_img_sniff(in.p, in.len) != MARK_IMG_UNKNOWN)
+            e = mark_image(&a, &k, &in, &out, &ei);
+        else
+            e = mark_dicom(&a, &k, &in, &out, &ei);
+        if (!e)
+            e = dcm_write_file_atomic(a.out, out.p, out.len, &ei);
+        if (e) {
+            cli_report("mark", e == DV_EIO ? a.out : a.in, e, &ei);
+            rc = cli_exit_code(e);
+        }
+    }
+    crypto_key_wipe(&k);
+    dv_buf_release(&in);
+    dv_buf_release(&out);
+    return rc;
+}
+
+static void print_result(const mark_args *a, const mark_result *r)
+{
+    if (a->json) {
+        printf("{\"found\":%s,", r->found ? "true" : "false");
+        if (r->found)
+            printf("\"event\":%" PRIu64 ",", r->payload);
+        printf("\"bit_errors\":%u,\"coded_bits\":%u,\"fp_probability\":%.3g,\"sync_z\":%.2f,"
+               "\"hypotheses\":%u,\"scale\":%.4f,\"angle_deg\":%.2f,\"offset\":[%u,%u],"
+               "\"inverted\":%s}\n",
+               r->bit_errors, (unsigned)MARK_CODED_BITS, r->fp_probability, r->sync_z,
+               r->hypotheses, r->scale, r->angle_deg, r->offset_x, r->offset_y,
+               r->inverted ? "true" : "false");
+        return;
+    }
+    if (r->found)
+        printf("event %" PRIu64 "\n", r->payload);
+    else
+        printf("no mark found\n");
+    printf("bit errors %u of %u\nfalse-positive probability %.3g (%u hypotheses)\n"
+           "sync z %.2f, scale %.4f, angle %.2f deg, offset %u,%u%s\n",
+           r->bit_errors, (unsigned)MARK_CODED_BITS, r->fp_probability, r->hypotheses, r->sync_z,
+           r->scale, r->angle_deg, r->offset_x, r->offset_y, r->inverted ? ", inverted" : "");
+}
+
+static dv_err trace_buf(const crypto_key *k, const dv_buf *in, mark_result *r, dv_errinfo *ei)
+{
+    render_image im;
+    dcm_file *f = NULL;
+    dv_err e;
+
+    if (mark_img_sniff(in->p, in->len) != MARK_IMG_UNKNOWN) {
+        e = mark_img_decode(in->p, in->len, &im, NULL, ei);
+    } else {
+        e = dcm_parse(in->p, in->len, 0, NULL, &f, ei);
+        if (!e)
+            e = render_frame(f, 0, NULL, &im, ei);
+        dcm_file_free(f);
+    }
+    if (e)
+        return e;
+    e = mark_detect_image(k, &im, r, ei);
+    render_image_release(&im);
+    return e;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+    mark_args a;
+    crypto_key k;
+    mark_result r;
+    dv_buf in;
+    dv_errinfo ei;
+    dv_err e;
+    int rc;
+
+    if (cli_wants_help(argc, argv)) {
+        usage_trace(stdout);
+        return DV_EXIT_OK;
+    }
+    rc = parse_args("trace", argc, argv, &a, 1);
+    if (rc)
+        return rc;
+    rc = load_key("trace", a.keyfile, &k);
+    if (rc)
+        return rc;
+    dv_errinfo_clear(&ei);
+    memset(&r, 0, sizeof(r));
+    dv_buf_init(&in, MAX_OUTPUT);
+    e = read_all(a.in, &in, &ei);
+    if (!e)
+        e = trace_buf(&k, &in, &r, &ei);
+    if (e) {
+        cli_report("trace", a.in, e, &ei);
+        rc = e == DV_ENOMEM ? DV_EXIT_INTERNAL : DV_EXIT_IO;
+    } else {
+        print_result(&a, &r);
+        rc = r.found ? DV_EXIT_OK : DV_EXIT_FAIL;
+    }
+    crypto_key_wipe(&k);
+    dv_buf_release(&in);
+    return rc;
+}

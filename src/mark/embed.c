@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* embed.c - adds the keyed tile to an 8-bit render (display domain) or to a stored frame (its
+ * own bit depth), shaped by a masking model.
+ *
+ * Masking: the image is cut into MARK_CELL x MARK_CELL blocks aligned with the tile's cells;
+ * each block's amplitude (display grey levels) is min(amax, standard deviation of the displayed
+ * values over the 3 x 3 blocks around it), so a flat region (air, background, saturated
+ * pixels) gets nothing and noise-level regions get at most their noise level.  A global gain
+ * (bisection) keeps the expected PSNR at native depth at MARK_MIN_PSNR_DB or above.  Changes
+ * are rounded with a dither (unbiased), so sub-unit amplitudes survive on average.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mark/mark_int.h"
+
+#include "common/banned.h"
+
+typedef enum kind { K_GRAY8, K_RGB8, K_U8, K_U16, K_S16 } kind;
+
+/* How to read, display and write one image. */
+typedef struct target {
+    kind k;
+    uint8_t *p;
+    uint32_t w, h;
+    int32_t vmin, vmax;  /* stored range */
+    uint32_t mask;       /* stored bits (frames) */
+    double dscale, doff; /* display = clamp(v * dscale + doff, 0, 255) */
+    double unit;         /* native units per display level */
+    double peak;         /* PSNR peak */
+    double amax;         /* display levels */
+} target;
+
+static int32_t get_v(const target *t, size_t i)
+{
+    switch (t->k) {
+    case K_GRAY8:
+    case K_U8:
+        return t->p[i];
+    case K_RGB8:
+        return (int32_t)lrint(.299 * t->p[3 * i] + .587 * t->p[3 * i + 1] + .114 * t->p[3 * i + 2]);
+    case K_U16:
+        return (int32_t)(dv_le16(t->p + 2 * i) & t->mask);
+    case K_S16: {
+        int32_t v = (int32_t)(dv_le16(t->p + 2 * i) & t->mask);
+        return v > t->vmax ? v - (int32_t)t->mask - 1 : v;
+    }
+    }
+    return 0;
+}
+
+static int32_t clampi(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void put_delta(const target *t, size_t i, int32_t d)
+{
+    int c;
+
+    switch (t->k) {
+    case K_GRAY8:
+    case K_U8:
+        t->p[i] = (uint8_t)clampi(t->p[i] + d, t->vmin, t->vmax);
+        break;
+    case K_RGB8:
+        for (c = 0; c < 3; c++)
+            t->p[3 * i + c] = (uint8_t)clampi(t->p[3 * i + c] + d, 0, 255);
+        break;
+    case K_U16:
+    case K_S16: {
+        uint16_t old = dv_le16(t->p + 2 * i);
+        int32_t v = clampi(get_v(t, i) + d, t->vmin, t->vmax);
+        dv_put_le16(t->p + 2 * i, (uint16_t)((old & ~t->mask) | ((uint32_t)v & t->mask)));
+        break;
+    }
+    }
+}
+
+/* Stored (or luminance) values of row y into v[0..w). */
+static void row_load(const target *t, uint32_t y, int32_t *v)
+{
+    size_t base = (size_t)y * t->w;
+    uint32_t x;
+
+    switch (t->k) {
+    case K_U16:
+        for (x = 0; x < t->w; x++)
+            v[x] = (int32_t)(dv_le16(t->p + 2 * (base + x)) & t->mask);
+        return;
+    case K_GRAY8:
+    case K_U8:
+        for (x = 0; x < t->w; x++)
+            v[x] = t->p[base + x];
+        return;
+    case K_RGB8:
+    case K_S16:
+        for (x = 0; x < t->w; x++)
+            v[x] = get_v(t, base + x);
+        return;
+    }
+}
+
+/* Writes row y from old values o to new values v (only where they differ). */
+static void row_store(const target *t, uint32_t y, const int32_t *o, const int32_t *v)
+{
+    size_t base = (size_t)y * t->w;
+    uint32_t x;
+
+    for (x = 0; x < t->w; x++) {
+        if (v[x] == o[x])
+            continue;
+        if (t->k == K_U16 || t->k == K_S16) {
+            uint16_t old = dv_le16(t->p + 2 * (base + x));
+            dv_put_le16(t->p + 2 * (base + x),
+                        (uint16_t)((old & ~t->mask) | ((uint32_t)v[x] & t->mask)));
+        } else {
+            put_delta(t, base + x, v[x] - o[x]);
+        }
+    }
+}
+
+/* Per-block sums of display values and their squares; row holds w values. */
+static void block_sums(const target *t, uint32_t bw, uint32_t bh, float *s1, float *s2,
+                       int32_t *row)
+{
+    float ds = (float)t->dscale;
+    float d0 = (float)t->doff;
+    uint32_t x;
+    uint32_t y;
+
+    memset(s1, 0, (size_t)bw * bh * sizeof(float));
+    memset(s2, 0, (size_t)bw * bh * sizeof(float));
+    for (y = 0; y < t->h; y++) {
+        float *a = s1 + (size_t)(y / MARK_CELL) * bw;
+        float *b = s2 + (size_t)(y / MARK_CELL) * bw;
+        row_load(t, y, row);
+        for (x = 0; x < t->w; x++) {
+            float d = (float)row[x] * ds + d0;
+            d = d < 0 ? 0 : d > 255 ? 255 : d;
+            a[x / MARK_CELL] += d;
+            b[x / MARK_CELL] += d * d;
+        }
+    }
+}
+
+/* Amplitude of every block (display levels), from the 3 x 3 block neighbourhood. */
+static void block_amps(const target *t, uint32_t bw, uint32_t bh, const float *s1, const float *s2,
+                       float *amp)
+{
+    uint32_t bx;
+    uint32_t by;
+    int dx;
+    int dy;
+
+    for (by = 0; by < bh; by++) {
+        for (bx = 0; bx < bw; bx++) {
+            double a = 0;
+            double b = 0;
+            double n = 0;
+            for (dy = -1; dy <= 1; dy++) {
+                for (dx = -1; dx <= 1; dx++) {
+                    long xx = (long)bx + dx;
+                    long yy = (long)by + dy;
+                    uint32_t cw;
+                    uint32_t ch;
+                    if (xx < 0 || yy < 0 || xx >= (long)bw || yy >= (long)bh)
+                        continue;
+                    cw = (uint32_t)xx + 1 == bw ? t->w - (uint32_t)xx * MARK_CELL : MARK_CELL;
+                    ch = (uint32_t)yy + 1 == bh ? t->h - (uint32_t)yy * MARK_CELL : MARK_CELL;
+                    a += s1[(size_t)yy * bw + (size_t)xx];
+                    b += s2[(size_t)yy * bw + (size_t)xx];
+                    n += (double)cw * ch;
+                }
+            }
+            a /= n;
+            b = b / n - a * a;
+            b = b > 0 ? sqrt(b) : 0;
+            amp[(size_t)by * bw + bx] = (float)(b < t->amax ? b : t->amax);
+        }
+    }
+}
+
+/* Expected squared change of a dithered rounding of magnitude a (native units). */
+static double dither_mse(double a)
+{
+    double fl = floor(a);
+    double fr = a - fl;
+
+    return fl * fl * (1 - fr) + (fl + 1) * (fl + 1) * fr;
+}
+
+/* The largest gain <= 1 whose expected MSE stays under the PSNR target. */
+static double gain_for_psnr(const target *t, const float *amp, size_t nb)
+{
+    double target_mse = t->peak * t->peak / pow(10, MARK_MIN_PSNR_DB / 10);
+    double lo = 0;
+    double hi = 1;
+    double mse;
+    size_t i;
+    int it;
+
+    for (it = 0; it < 14; it++) {
+        double g = it == 0 ? 1 : (lo + hi) / 2;
+        mse = 0;
+        for (i = 0; i < nb; i++)
+            mse += dither_mse(g * amp[i] * t->unit);
+        mse /= (double)nb;
+        if (it == 0 && mse <= target_mse)
+            return 1;
+        if (mse <= target_mse)
+            lo = g;
+        else
+            hi = g;
+    }
+    return lo;
+}
+
+/* Keyless position hash for the dither, uniform in [0, 1). */
+static float dither_u(uint32_t x, uint32_t y)
+{
+    uint32_t h = x * 0x9E3779B1u ^ (y + 0x7F4A7C15u) * 0x85EBCA77u;
+
+    h ^= h >> 15;
+    h *= 0x2C1B3C6Du;
+    h ^= h >> 12;
+    return (float)(h >> 8) * (1.0f / 16777216.0f);
+}
+
+/* Changes of one row: new values into v (from the old ones in o); adds to the statistics
+ * (changed, squared error, max change, max display change).  Branch-free inner loop. */
+static void apply_row(const target *t, uint32_t y, const int8_t *trow, const float *arow, double g,
+                      const int32_t *o, int32_t *v, double st[4])
+{
+    /* at most 1.9 display levels per change, so no display value moves by more than 2 */
+    int32_t dmax = (int32_t)floor(1.9 * t->unit);
+    float k = (float)(g * t->unit);
+    float ds = (float)t->dscale;
+    float d0 = (float)t->doff;
+    int32_t changed = 0;
+    int32_t maxc = (int32_t)st[2];
+    int32_t maxd = (int32_t)st[3];
+    int64_t se = 0;
+    uint32_t x;
+
+    for (x = 0; x < t->w; x++) {
+        /* floor(a + u) without a libm call (|a| kept below 4000; in double, u < 1 stays < 1) */
+        float a = k * arow[x / MARK_CELL] * trow[x % MARK_TILE];
+        float before = (float)o[x] * ds + d0;
+        float after;
+        int32_t d;
+        int32_t nv;
+        int32_t dd;
+        a = a > 4000.0f ? 4000.0f : a < -4000.0f ? -4000.0f : a;
+        d = (int32_t)((double)a + dither_u(x, y) + 4096.0) - 4096;
+        d = d > dmax ? dmax : d < -dmax ? -dmax : d;
+        nv = o[x] + d;
+        nv = nv < t->vmin ? t->vmin : nv > t->vmax ? t->vmax : nv;
+        v[x] = nv;
+        after = (float)nv * ds + d0;
+        before = before < 0 ? 0 : before > 255 ? 255 : before;
+        after = after < 0 ? 0 : after > 255 ? 255 : after;
+        dd = (int32_t)(after + 0.5f) - (int32_t)(before + 0.5f);
+        dd = dd < 0 ? -dd : dd;
+        d = nv - o[x];
+        changed += d != 0;
+        se += (int64_t)d * d;
+        d = d < 0 ? -d : d;
+        maxc = d > maxc ? d : maxc;
+        maxd = dd > maxd ? dd : maxd;
+    }
+    st[0] += changed;
+    st[1] += (double)se;
+    st[2] = maxc;
+    st[3] = maxd;
+}
+
+static void apply(const target *t, const int8_t *tile, const float *amp, uint32_t bw, double g,
+                  int32_t *o, mark_stats *st)
+{
+    double acc[4] = {0, 0, 0, 0}; /* changed, squared error, max change, max display */
+    int32_t *v = o + t->w;
+    double n = (double)t->w * t->h;
+    uint32_t y;
+
+    for (y = 0; y < t->h; y++) {
+        row_load(t, y, o);
+        apply_row(t, y, tile + (size_t)(y % MARK_TILE) * MARK_TILE,
+                  amp + (size_t)(y / MARK_CELL) * bw, g, o, v, acc);
+        row_store(t, y, o, v);
+    }
+    /* RGB: the luminance moves by the change unless a channel clipped; close enough here */
+    st->psnr_db = acc[1] > 0 ? 10 * log10(t->peak * t->peak / (acc[1] / n)) : INFINITY;
+    st->max_change = (uint32_t)acc[2];
+    st->max_display = (uint32_t)acc[3];
+    st->marked_fraction = acc[0] / n;
+}
+
+static dv_err embed(const crypto_key *key, uint64_t payload, const target *t, mark_stats *st,
+                    dv_errinfo *ei)
+{
+    uint32_t bw = (t->w + MARK_CELL - 1) / MARK_CELL;
+    uint32_t bh = (t->h + MARK_CELL - 1) / MARK_CELL;
+    size_t nb = (size_t)bw * bh;
+    mark_layout lay;
+    mark_stats dummy;
+    int8_t *tile = malloc(MARK_TT);
+    float *s1 = malloc(nb * sizeof(float));
+    float *s2 = malloc(nb * sizeof(float));
+    float *amp = malloc(nb * sizeof(float));
+    int32_t *rows = malloc(2 * (size_t)t->w * sizeof(int32_t));
+    dv_err e = DV_OK;
+
+    if (!tile || !s1 || !s2 || !amp || !rows) {
+        e = dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory for the mark");
+        goto out;
+    }
+    e = mark_layout_make(key, &lay, ei);
+    if (e)
+        goto out;
+    mark_tile_chips(&lay, payload, tile);
+    block_sums(t, bw, bh, s1, s2, rows);
+    block_amps(t, bw, bh, s1, s2, amp);
+    apply(t, tile, amp, bw, gain_for_psnr(t, amp, nb), rows, st ? st : &dummy);
+out:
+    free(rows);
+    free(tile);
+    free(s1);
+    free(s2);
+    free(amp);
+    return e;
+}
+
+dv_err mark_embed_gray8(const crypto_key *key, uint64_t payload, render_image *im, mark_stats *st,
+                        dv_errinfo *ei)
+{
+    target t;
+
+    if (!im->pixels || im->width == 0 || im->height == 0 ||
+        (im->channels != 1 && im->channels != 3))
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "mark: not an 8-bit gray/RGB image");
+    if ((uint64_t)im->width * im->height > MARK_MAX_PIXELS)
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "mark: image over %u pixels",
+                       MARK_MAX_PIXELS);
+    memset(&t, 0, sizeof(t));
+    t.k = im->channels == 3 ? K_RGB8 : K_GRAY8;
+    t.p = im->pixels;
+    t.w = im->width;
+    t.h = im->height;
+    t.vmin = 0;
+    t.vmax = 255;
+    t.dscale = 1;
+    t.unit = 1;
+    t.peak = 255;
+    t.amax = MARK_AMP8_MAX;
+    return embed(key, payload, &t, st, ei);
+}
+
+static void frame_range(const dcm_frame *fr, int32_t *lo, int32_t *hi)
+{
+    target t;
+    size_t n = (size_t)fr->pi.rows * fr->pi.cols;
+    size_t i;
+
+    memset(&t, 0, sizeof(t));
+    t.p = fr->data;
+    t.mask = fr->pi.bits_stored >= 32 ? 0xFFFFFFFFu : (1u << fr->pi.bits_stored) - 1;
+    t.vmax = fr->pi.pixel_rep ? (int32_t)(t.mask >> 1) : (int32_t)t.mask;
+    t.k = fr->pi.bits_alloc == 8 ? K_U8 : fr->pi.pixel_rep ? K_S16 : K_U16;
+    *lo = INT32_MAX;
+    *hi = INT32_MIN;
+    for (i = 0; i < n; i++) {
+        int32_t v = get_v(&t, i);
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
+    }
+}
+
+void mark_window_of(const dcm_ds *ds, const dcm_frame *fr, mark_window *w)
+{
+    int32_t lo;
+    int32_t hi;
+
+    w->slope = 1;
+    w->intercept = 0;
+    if (dcm_ds_get_double(ds, DCM_TAG(0x0028, 0x1053), 0, &w->slope) || !isfinite(w->slope) ||
+        w->slope == 0)
+        w->slope = 1;
+    if (dcm_ds_get_double(ds, DCM_TAG(0x0028, 0x1052), 0, &w->intercept) || !isfinite(w->intercept))
+        w->intercept = 0;
+    if (!dcm_ds_get_double(ds, DCM_TAG(0x0028, 0x1050), 0, &w->center) &&
+        !dcm_ds_get_double(ds, DCM_TAG(0x0028, 0x1051), 0, &w->width) && isfinite(w->center) &&
+        isfinite(w->width) && w->width >= 1)
+        return;
+    frame_range(fr, &lo, &hi);
+    if (hi < lo) {
+        lo = 0;
+        hi = 1;
+    }
+    w->center = ((double)lo + hi) / 2 * w->slope + w->intercept;
+    w->width = fabs(((double)hi - lo) * w->slope);
+    if (w->width < 1)
+        w->width = 1;
+}
+
+static dv_err frame_target(dcm_frame *fr, const mark_window *mw, target *t, dv_errinfo *ei)
+{
+    const dcm_pixinfo *pi = &fr->pi;
+    mark_window def;
+
+    if (pi->samples != 1 || strncmp(pi->photometric, "MONOCHROME", 10) != 0 ||
+        (pi->bits_alloc != 8 && pi->bits_alloc != 16) || pi->bits_stored < 2 ||
+        pi->bits_stored > pi->bits_alloc || pi->high_bit != pi->bits_stored - 1)
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
+                       "mark: only MONOCHROME 8/16-bit frames with HighBit = BitsStored - 1");
+    if (pi->rows == 0 || pi->cols == 0 || !fr->data || fr->len < dcm_frame_size(pi))
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
+                       "mark: frame shorter than rows x cols");
+    if ((uint64_t)pi->rows * pi->cols > MARK_MAX_PIXELS)
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "mark: image over %u pixels",
+                       MARK_MAX_PIXELS);
+    memset(t, 0, sizeof(*t));
+    t->p = fr->data;
+    t->w = pi->cols;
+    t->h = pi->rows;
+    t->mask = (1u << pi->bits_stored) - 1;
+    t->k = pi->bits_alloc == 8 ? K_U8 : pi->pixel_rep ? K_S16 : K_U16;
+    t->vmin = pi->pixel_rep ? -(int32_t)(t->mask >> 1) - 1 : 0;
+    t->vmax = pi->pixel_rep ? (int32_t)(t->mask >> 1) : (int32_t)t->mask;
+    if (pi->bits_alloc == 8 && pi->pixel_rep)
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG, "mark: signed 8-bit frame");
+    if (!mw || !(mw->width > 0) || !isfinite(mw->slope) || mw->slope == 0) {
+        memset(&def, 0, sizeof(def));
+        mark_window_of(&(dcm_ds){0}, fr, &def);
+    } else {
+        def = *mw;
+    }
+    mw = &def;
+    t->dscale = mw->slope / mw->width * 255;
+    t->doff = (mw->intercept - (mw->center - mw->width / 2)) / mw->width * 255;
+    t->unit = 1 / fabs(t->dscale);
+    t->peak = (double)t->mask;
+    t->amax = MARK_AMP16_MAX;
+    return DV_OK;
+}
+
+dv_err mark_embed_frame(const crypto_key *key, uint64_t payload, dcm_frame *fr,
+                        const mark_window *w, mark_stats *st, dv_errinfo *ei)
+{
+    target t;
+    dv_err e = frame_target(fr, w, &t, ei);
+
+    if (e)
+        return e;
+    return embed(key, payload, &t, st, ei);
+}
