@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # lint.sh - every static check CI runs (`make lint`).  Exits non-zero on any finding.
 #
-#   tools/lint.sh [STAGE...]     STAGE: format tidy cppcheck structure (default: all four),
-#                                or assign (opt-in)
+#   tools/lint.sh [STAGE...]     STAGE: format tidy cppcheck structure assign (default: all),
+#
 #
 #   format     clang-format --dry-run -Werror on src/**/*.[ch], tests/unit/*.[ch], fuzz/*.[ch]
 #   tidy       clang-tidy (checks in .clang-tidy) on every src/**/*.c
 #   cppcheck   cppcheck --enable=warning,portability,performance on src/
 #   structure  SPDX line + purpose comment opening every src file, "common/banned.h" as the
 #              last #include of every src .c file, no src file over 1,200 lines (warns > 1,000)
-#   assign     (opt-in) `if ((e = f()))`-style assignments inside if/while conditions
+#   assign     `if ((e = f()))`-style assignments inside if/while conditions
 #
 # Suppress a finding on one line with a reason: `/* NOLINT(check): why */` for clang-tidy,
 # `/* cppcheck-suppress id ; why */` on the line before for cppcheck.
@@ -192,7 +192,7 @@ stage_structure() {
   stage_result structure "$n"
 }
 
-# stage_assign (opt-in, not in the default set): STYLE.md's "no assignment inside a
+# stage_assign: STYLE.md's "no assignment inside a
 # condition", checked on one-line if/while conditions with string and character literals
 # blanked out
 stage_assign() {
@@ -209,7 +209,7 @@ stage_assign() {
 
 main() {
   local stages=("$@") s
-  [ "${#stages[@]}" -gt 0 ] || stages=(format tidy cppcheck structure)
+  [ "${#stages[@]}" -gt 0 ] || stages=(format tidy cppcheck structure assign)
   mkdir -p "$LOG_DIR"
   if [ ! -f build/gen/dict_gen.c ]; then
     make -s build/gen/dict_gen.c || note "could not generate build/gen/dict_gen.c"

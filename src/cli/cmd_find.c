@@ -316,10 +316,9 @@ static int export_opt(int argc, char **argv, int *i, export_args *x)
     unsigned bits = (unsigned)x->d.options;
 
     if (!strcmp(a, "--study") || !strcmp(a, "--series") || !strcmp(a, "--instance")) {
-        x->sel =
-            a[2] == 's' ? (a[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES) : VAULT_SEL_INSTANCE;
-        x->nsel++;
-        x->uid = val = cli_opt_value("export", argc, argv, i);
+        val = cli_opt_value("export", argc, argv, i);
+        if (val)
+            (void)cli_render_opt("export", a, val, &x->sel, &x->uid, &x->nsel, NULL);
     } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
         x->out = val = cli_opt_value("export", argc, argv, i);
     } else if (!strcmp(a, "--project")) {

@@ -55,53 +55,22 @@ static void print_help(FILE *f)
             "4 refused by the access policy (or waiting for a second person's approval)\n");
 }
 
-static int window_of(const char *s, render_opts *ro)
-{
-    char *end;
-
-    errno = 0;
-    ro->center = strtod(s, &end);
-    if (errno || end == s || *end != ',')
-        return -1;
-    s = end + 1;
-    ro->width = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(ro->center) || !isfinite(ro->width))
-        return -1;
-    ro->has_window = 1;
-    return 0;
-}
-
 static int print_opt(int argc, char **argv, int *i, print_args *a, int *nsel)
 {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    char *end;
-    long n;
+    int rc;
 
     if (!v) {
         fprintf(stderr, "dcmvault print: %s needs a value\n", o);
         return DV_EXIT_USAGE;
     }
     (*i)++;
-    if (!strcmp(o, "--study") || !strcmp(o, "--series") || !strcmp(o, "--instance")) {
-        a->sel =
-            o[2] == 's' ? (o[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES) : VAULT_SEL_INSTANCE;
-        a->uid = v;
-        (*nsel)++;
-        return 0;
-    }
+    rc = cli_render_opt("print", o, v, &a->sel, &a->uid, nsel, &a->o);
+    if (rc)
+        return rc < 0 ? DV_EXIT_USAGE : 0;
     if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
         a->out = v;
         return 0;
-    }
-    if (!strcmp(o, "--window") && !window_of(v, &a->o.ro))
-        return 0;
-    if (!strcmp(o, "--frame")) {
-        errno = 0;
-        n = strtol(v, &end, 10);
-        if (!errno && !*end && v[0] >= '0' && v[0] <= '9' && n >= 1 && n <= (long)UINT32_MAX) {
-            a->o.frame = (uint32_t)(n - 1);
-            return 0;
-        }
     }
     fprintf(stderr, "dcmvault print: bad option or value: %s %s\n", o, v);
     return DV_EXIT_USAGE;

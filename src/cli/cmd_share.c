@@ -57,34 +57,19 @@ static void share_help(FILE *f)
 
 static int share_value(share_args *a, const char *o, const char *v)
 {
-    char *end;
-    long n;
+    vault_sel sel = VAULT_SEL_INSTANCE;
+    int nsel = 0, rc = cli_render_opt(CMD, o, v, NULL, NULL, NULL, &a->o.view);
 
-    if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    if (!strcmp(o, "--instance")) {
+        rc = cli_render_opt(CMD, o, v, &sel, &a->uid, &nsel, NULL);
+    } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
         a->out = v;
-    } else if (!strcmp(o, "--instance")) {
-        a->uid = v;
     } else if (!strcmp(o, "--photo-reason")) {
         a->o.photo_reason = v;
     } else if (!strcmp(o, "--pixels") && (!strcmp(v, "ocr") || !strcmp(v, "rules"))) {
         a->o.pixels = !strcmp(v, "ocr") ? DEID_PIXELS_OCR : DEID_PIXELS_RULES;
-    } else if (!strcmp(o, "--window")) {
-        errno = 0;
-        a->o.view.ro.center = strtod(v, &end);
-        if (errno || end == v || *end != ',')
-            return -1;
-        v = end + 1;
-        a->o.view.ro.width = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(a->o.view.ro.center) ||
-            !isfinite(a->o.view.ro.width))
-            return -1;
-        a->o.view.ro.has_window = 1;
-    } else if (!strcmp(o, "--frame")) {
-        errno = 0;
-        n = strtol(v, &end, 10);
-        if (errno || *end || v[0] < '0' || v[0] > '9' || n < 1 || n > (long)UINT32_MAX)
-            return -1;
-        a->o.view.frame = (uint32_t)(n - 1);
     } else {
         return -1;
     }

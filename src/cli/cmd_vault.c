@@ -6,6 +6,8 @@
  * (cli_session_ctx, src/cli/session.c; `dcmvault login` first); init, which creates the
  * vault and its administrator, is the one use of vault_ctx_local_admin().
  */
+#include <errno.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,55 @@ int cli_vault_opt(const char *cmd, cli_vault_opts *o, int argc, char **argv, int
         return 0;
     *dst = cli_opt_value(cmd, argc, argv, i);
     return *dst ? 1 : -1;
+}
+
+/* "C,W": two finite numbers. */
+static int parse_window(const char *s, render_opts *ro)
+{
+    char *end;
+
+    errno = 0;
+    ro->center = strtod(s, &end);
+    if (errno || end == s || *end != ',')
+        return -1;
+    s = end + 1;
+    ro->width = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(ro->center) || !isfinite(ro->width))
+        return -1;
+    ro->has_window = 1;
+    return 0;
+}
+
+int cli_render_opt(const char *cmd, const char *opt, const char *v, vault_sel *sel,
+                   const char **uid, int *nsel, vault_view_opts *o)
+{
+    char *end;
+    long n;
+
+    if (sel &&
+        (!strcmp(opt, "--study") || !strcmp(opt, "--series") || !strcmp(opt, "--instance"))) {
+        *sel = opt[2] == 's' ? (opt[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES)
+                             : VAULT_SEL_INSTANCE;
+        *uid = v;
+        (*nsel)++;
+        return 1;
+    }
+    if (o && !strcmp(opt, "--window")) {
+        if (!parse_window(v, &o->ro))
+            return 1;
+        fprintf(stderr, "dcmvault %s: --window needs CENTER,WIDTH: %s\n", cmd, v);
+        return -1;
+    }
+    if (!o || strcmp(opt, "--frame") != 0)
+        return 0;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || *end || v[0] < '0' || v[0] > '9' || n < 1 || n > (long)UINT32_MAX) {
+        fprintf(stderr, "dcmvault %s: --frame needs a number >= 1: %s\n", cmd, v);
+        return -1;
+    }
+    o->frame = (uint32_t)(n - 1);
+    return 1;
 }
 
 int cli_vault_open(const char *cmd, cli_vault_opts *o, vault **v)

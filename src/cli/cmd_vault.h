@@ -35,6 +35,14 @@ int cli_vault_open(const char *cmd, cli_vault_opts *o, vault **v);
 struct cli_session;
 int cli_vault_session(const char *cmd, cli_vault_opts *o, vault **v, struct cli_session *s);
 
+/* The options of the commands that pick stored images and render them: --study, --series or
+ * --instance UID (sets *sel and *uid, counts in *nsel; sel/uid/nsel may be NULL when the
+ * command takes no selection), and, when o is not NULL, --frame N (1-based) and --window C,W.
+ * opt is the option, v its value (not NULL).  1: consumed; 0: not one of these; -1: a bad
+ * value (message printed). */
+int cli_render_opt(const char *cmd, const char *opt, const char *v, vault_sel *sel,
+                   const char **uid, int *nsel, vault_view_opts *o);
+
 /* Takes the value of an option: argv[*i + 1].  NULL (message printed) when missing. */
 const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i);
 

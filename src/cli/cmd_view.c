@@ -72,47 +72,20 @@ static int number(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int window(const char *s, render_opts *ro)
-{
-    char *end;
-
-    if (!s)
-        return -1;
-    errno = 0;
-    ro->center = strtod(s, &end);
-    if (errno || end == s || *end != ',')
-        return -1;
-    s = end + 1;
-    ro->width = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(ro->center) || !isfinite(ro->width))
-        return -1;
-    ro->has_window = 1;
-    return 0;
-}
-
 /* One option at argv[*i] (vault options are taken before); 0 or an exit code. */
 static int view_opt(int argc, char **argv, int *i, view_args *a, int *nsel)
 {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    long n;
+    int rc;
 
     if (!v)
         return usage_error("option needs a value", o);
     (*i)++;
-    if (!strcmp(o, "--study") || !strcmp(o, "--series") || !strcmp(o, "--instance")) {
-        a->sel =
-            o[2] == 's' ? (o[3] == 't' ? VAULT_SEL_STUDY : VAULT_SEL_SERIES) : VAULT_SEL_INSTANCE;
-        a->uid = v;
-        (*nsel)++;
-    } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
+    rc = cli_render_opt(CMD, o, v, &a->sel, &a->uid, nsel, &a->o);
+    if (rc)
+        return rc < 0 ? DV_EXIT_USAGE : 0;
+    if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
         a->out = v;
-    } else if (!strcmp(o, "--frame")) {
-        if (number(v, 1, UINT32_MAX, &n))
-            return usage_error("--frame needs a number >= 1", v);
-        a->o.frame = (uint32_t)(n - 1);
-    } else if (!strcmp(o, "--window")) {
-        if (window(v, &a->o.ro))
-            return usage_error("--window needs CENTER,WIDTH", v);
     } else if (!strcmp(o, "--format")) {
         if (strcmp(v, "png") != 0 && strcmp(v, "jpg") != 0)
             return usage_error("--format needs png or jpg", v);

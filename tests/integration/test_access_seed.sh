@@ -44,14 +44,7 @@ syslog = no
 [quota.technologist]
 studies_hour = 3
 CONF
-as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
-for u in po:privacy-officer rad:radiologist mnt:maintenance svc:service; do
-  mkdir -p "$TMP/home-${u%%:*}"
-  as admin user add "${u%%:*}" --roles "${u#*:}" >"${u%%:*}.add" 2>&1
-  sed -n 's/.*one-time password: //p' "${u%%:*}.add" >"${u%%:*}.otp"
-  check "activate ${u%%:*} (${u#*:})" _acc_activate "$TMP/home-${u%%:*}" "${u%%:*}" \
-    "${u%%:*}.otp" --vault "$V"
-done
+access_users "$V" po:privacy-officer rad:radiologist mnt:maintenance svc:service
 as svc import gen >imp.out 2>&1
 check "the service account imports the 8 studies" grep -q 'summary: imported 8,' imp.out
 

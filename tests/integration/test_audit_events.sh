@@ -50,11 +50,7 @@ check "log-start exports as DCM 110134 Audit Recording Started" grep -q '110134'
 check "init exports as DCM 110131 Software Configuration" grep -q '110131' born.xml
 
 check "log in the administrator and a technologist" access_setup "$V" init.out
-as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
-mkdir -p "$TMP/home-rad"
-as admin user add rad --roles radiologist >rad.add 2>&1
-sed -n 's/.*one-time password: //p' rad.add >rad.otp
-check "activate a radiologist" _acc_activate "$TMP/home-rad" rad rad.otp --vault "$V"
+access_users "$V" rad:radiologist
 "$DV" import "$CT" "$MR" >/dev/null 2>&1
 
 # ---- configuration changes ------------------------------------------------------------------------

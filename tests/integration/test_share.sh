@@ -95,11 +95,7 @@ V=$TMP/v
 export DCMVAULT_DIR=$V
 "$DV_BIN" init "$V" >init.out 2>&1
 check "a vault with an administrator and a technologist" access_setup "$V" init.out
-as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
-mkdir -p "$TMP/home-rad"
-as admin user add rad --roles radiologist >rad.add 2>&1
-sed -n 's/.*one-time password: //p' rad.add >rad.otp
-check "activate a radiologist" _acc_activate "$TMP/home-rad" rad rad.otp --vault "$V"
+access_users "$V" rad:radiologist
 as tech import "$IN" >/dev/null 2>&1
 SOP=$(tag_of "$IN" 0008,0018)
 n0=$("$DV" audit show --log "$V/audit" --json 2>/dev/null | wc -l)

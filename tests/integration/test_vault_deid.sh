@@ -36,11 +36,7 @@ MR_STUDY=$(val planted.dcm 0020,000d)
 
 "$DV_BIN" init "$V" >init.out 2>&1
 check "log in the administrator and a technologist" access_setup "$V" init.out
-as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
-mkdir -p "$TMP/home-res"
-as admin user add res --roles researcher >res.add 2>&1
-sed -n 's/.*one-time password: //p' res.add >res.otp
-check "activate a researcher" _acc_activate "$TMP/home-res" res res.otp --vault "$V"
+access_users "$V" res:researcher
 as tech import "$CT" planted.dcm >/dev/null 2>&1
 check "the technologist imports the CT and the planted MR" test $? -eq 0
 

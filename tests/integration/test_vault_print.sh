@@ -32,14 +32,7 @@ COLS=$(dcmdump +P 0028,0011 "$CT" | sed -n 's/.*US \([0-9]*\).*/\1/p')
 
 "$DV_BIN" init "$V" >init.out 2>&1
 check "log in the administrator and a technologist" access_setup "$V" init.out
-as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
-for u in po:privacy-officer rad:radiologist; do
-  mkdir -p "$TMP/home-${u%%:*}"
-  as admin user add "${u%%:*}" --roles "${u#*:}" >"${u%%:*}.add" 2>&1
-  sed -n 's/.*one-time password: //p' "${u%%:*}.add" >"${u%%:*}.otp"
-  check "activate ${u%%:*} (${u#*:})" _acc_activate "$TMP/home-${u%%:*}" "${u%%:*}" \
-    "${u%%:*}.otp" --vault "$V"
-done
+access_users "$V" po:privacy-officer rad:radiologist
 as tech import "$CT" >/dev/null 2>&1
 check "the technologist imports the CT" test $? -eq 0
 

@@ -27,11 +27,7 @@ MR_STUDY=$(uid_of "$MR" 0020,000d)
 
 "$DV_BIN" init "$V" >init.out 2>&1
 check "log in the administrator and a technologist" access_setup "$V" init.out
-as() { local u=$1; shift; HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null; }
-mkdir -p "$TMP/home-rad"
-as admin user add rad --roles radiologist >rad.add 2>&1
-sed -n 's/.*one-time password: //p' rad.add >rad.otp
-check "activate a radiologist" _acc_activate "$TMP/home-rad" rad rad.otp --vault "$V"
+access_users "$V" rad:radiologist
 as tech import "$CT" "$MR" >/dev/null 2>&1
 check "the technologist imports CT and MR" test $? -eq 0
 

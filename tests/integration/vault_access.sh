@@ -85,3 +85,24 @@ CONF
   sed -n 's/.*one-time password: //p' "$TMP/.acc-tech.add" >"$TMP/.acc-tech.otp"
   _acc_activate "$TMP/home-tech" tech "$TMP/.acc-tech.otp" --vault "$vdir" "$@"
 }
+
+# as USER CMD...: runs the real binary as USER (the session under $TMP/home-USER), stdin closed
+as() {
+  local u=$1
+  shift
+  HOME=$TMP/home-$u "$DV_BIN" "$@" </dev/null
+}
+
+# access_users VAULT USER:ROLES...: the administrator adds each user, who then activates the
+# account (first login, new password, TOTP, a session); one TAP check per user
+access_users() {
+  local vdir=$1 spec u r
+  shift
+  for spec in "$@"; do
+    u=${spec%%:*} r=${spec#*:}
+    mkdir -p "$TMP/home-$u"
+    as admin user add "$u" --roles "$r" --vault "$vdir" >"$TMP/.acc-$u.add" 2>&1
+    sed -n 's/.*one-time password: //p' "$TMP/.acc-$u.add" >"$TMP/.acc-$u.otp"
+    check "activate $u ($r)" _acc_activate "$TMP/home-$u" "$u" "$TMP/.acc-$u.otp" --vault "$vdir"
+  done
+}
