@@ -407,6 +407,10 @@ typedef struct audit_proof {
 } audit_proof;
 
 dv_err audit_proof_format(const audit_proof *pf, dv_buf *out) DV_WUR;
+/* Fills pf with the inclusion proof of entry index (its bytes and leaf hash included) in the
+ * tree of size entries (index < size <= audit_reader_size).  DV_EINVAL when index >= size. */
+dv_err audit_inclusion_proof(audit_reader *r, uint64_t index, uint64_t size, audit_proof *pf,
+                             dv_errinfo *ei) DV_WUR;
 dv_err audit_proof_parse(const uint8_t *p, size_t n, audit_proof *pf, dv_errinfo *ei) DV_WUR;
 /* Checks pf against checkpoint(s): inclusion against cp (size must equal cp->size),
  * consistency from old_cp to cp.  DV_ETAMPER when it does not prove it. */

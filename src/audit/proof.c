@@ -226,3 +226,29 @@ dv_err audit_proof_check(const audit_proof *pf, const audit_checkpoint *old_cp,
                        "the consistency proof does not join the two checkpoints' roots");
     return DV_OK;
 }
+
+dv_err audit_inclusion_proof(audit_reader *r, uint64_t index, uint64_t size, audit_proof *pf,
+                             dv_errinfo *ei)
+{
+    const uint8_t *p = NULL;
+    dv_err e;
+
+    memset(pf, 0, sizeof(*pf));
+    pf->kind = 'I';
+    pf->index = index;
+    pf->size = size;
+    if (index >= size)
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
+                       "entry %llu is not covered by the checkpoint (size %llu)",
+                       (unsigned long long)index, (unsigned long long)size);
+    e = audit_reader_raw(r, index, &p, &pf->entry_len, ei);
+    if (!e && pf->entry_len > sizeof(pf->entry))
+        e = dv_fail(ei, DV_ETAMPER, DV_NO_OFFSET, DV_NO_TAG, "entry %llu is too long",
+                    (unsigned long long)index);
+    if (e)
+        return e;
+    memcpy(pf->entry, p, pf->entry_len);
+    pf->has_entry = 1;
+    audit_leaf_hash(pf->entry, pf->entry_len, pf->leaf);
+    return audit_reader_inclusion(r, index, size, pf->proof, &pf->nproof, ei);
+}

@@ -508,7 +508,6 @@ static int cmd_prove(const opts *o)
     audit_proof *pf = calloc(1, sizeof(*pf));
     audit_reader *r = NULL;
     audit_checkpoint cp = {0};
-    const uint8_t *p;
     unsigned long long idx;
     char *end;
     dv_errinfo ei;
@@ -528,22 +527,8 @@ static int cmd_prove(const opts *o)
     e = audit_reader_open(o->log, &r, &ei);
     if (!e)
         e = load_cp(r, o->checkpoint, &cp, &ei);
-    pf->kind = 'I';
-    pf->index = idx;
-    pf->size = cp.size;
     if (!e)
-        e = audit_reader_raw(r, idx, &p, &pf->entry_len, &ei);
-    if (!e && idx >= cp.size)
-        e = dv_fail(&ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
-                    "entry %llu is not covered by the "
-                    "checkpoint (size %llu)",
-                    idx, (unsigned long long)cp.size);
-    if (!e) {
-        memcpy(pf->entry, p, pf->entry_len);
-        pf->has_entry = 1;
-        audit_leaf_hash(pf->entry, pf->entry_len, pf->leaf);
-        e = audit_reader_inclusion(r, idx, cp.size, pf->proof, &pf->nproof, &ei);
-    }
+        e = audit_inclusion_proof(r, idx, cp.size, pf, &ei);
     audit_reader_close(r);
     rc = e ? fail("prove", e, &ei) : print_proof(pf);
     free(pf);

@@ -13,12 +13,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_access.h"
+#include "cli/cmd_vault.h"
 #include "common/buf.h"
 #include "crypto/crypto.h"
 #include "dicom/dicom.h"
 #include "dicom/pixel.h"
 #include "mark/mark.h"
 #include "render/render.h"
+#include "vault/vault.h"
 
 #include "common/banned.h"
 
@@ -26,10 +29,12 @@
 #define JPEG_QUALITY 95
 
 typedef struct mark_args {
+    cli_vault_opts vo; /* trace --vault DIR: the vault's key and log */
     const char *in;
     const char *out;
     const char *keyfile;
     const char *overlay;
+    const char *proof_out, *cp_out; /* trace --vault: where to write the proof and checkpoint */
     uint64_t event;
     int has_event;
     int json;
@@ -56,11 +61,19 @@ static void usage_trace(FILE *f)
 {
     fprintf(f,
             "usage: dcmvault trace FILE --key-file K [--json]\n"
+            "       dcmvault trace FILE --vault DIR [--proof-out P] [--checkpoint-out C]\n"
             "\n"
             "Looks for the watermark in FILE (PNG, JPEG or DICOM; any crop, scale 0.5-2,\n"
             "small rotation, recompression) without the original, and prints the event\n"
             "number, the bit errors corrected, the false-positive probability and the geometry\n"
             "found.  A mark is reported only when its false-positive probability is below 1e-9.\n"
+            "\n"
+            "With --vault (the privacy officer's session; --key-file is then the vault's key\n"
+            "file as for every vault command) the vault's own mark key is used, and a mark found\n"
+            "is resolved to its audit entry -- who, when, for what purpose, which study -- with\n"
+            "the entry's inclusion proof against a checkpoint written now (check it with\n"
+            "`dcmvault audit check-proof --pubkey DIR/audit.vkey --checkpoint C P`).  The trace\n"
+            "itself is recorded on the audit log first.\n"
             "\n"
             "exit codes: 0 found, 1 not found, 2 usage, 3 I/O (unreadable or undecodable file)\n");
 }
@@ -97,7 +110,16 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
     for (i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "--event") && npos == 2) {
+        if (npos == 1 &&
+            (!strcmp(s, "--vault") || !strcmp(s, "--passphrase-env") || !strcmp(s, "--purpose"))) {
+            if (cli_vault_opt(cmd, &a->vo, argc, argv, &i) < 0)
+                return DV_EXIT_USAGE;
+        } else if (npos == 1 && (!strcmp(s, "--proof-out") || !strcmp(s, "--checkpoint-out"))) {
+            if (!v)
+                return bad_usage(cmd, "needs a file", s);
+            *(s[2] == 'p' ? &a->proof_out : &a->cp_out) = v;
+            i++;
+        } else if (!strcmp(s, "--event") && npos == 2) {
             if (parse_u64(v, &a->event))
                 return bad_usage(cmd, "--event needs a number 0 .. 2^64-1", v);
             a->has_event = 1;
@@ -128,8 +150,13 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
     }
     if (pos < npos)
         return bad_usage(cmd, npos == 2 ? "needs IN and OUT" : "needs FILE", NULL);
-    if (!a->keyfile)
-        return bad_usage(cmd, "missing --key-file K", NULL);
+    if (a->vo.dir && a->keyfile) /* with --vault, --key-file is the vault's key */
+        a->vo.key_file = a->keyfile;
+    if (!a->keyfile && !a->vo.dir)
+        return bad_usage(
+            cmd, npos == 1 ? "missing --key-file K or --vault DIR" : "missing --key-file K", NULL);
+    if ((a->proof_out || a->cp_out) && !a->vo.dir)
+        return bad_usage(cmd, "--proof-out and --checkpoint-out go with --vault", NULL);
     if (npos == 2 && !a->has_event)
         return bad_usage(cmd, "missing --event N", NULL);
     return 0;
@@ -330,25 +357,87 @@ static void print_result(const mark_args *a, const mark_result *r)
            r->scale, r->angle_deg, r->offset_x, r->offset_y, r->inverted ? ", inverted" : "");
 }
 
-static dv_err trace_buf(const crypto_key *k, const dv_buf *in, mark_result *r, dv_errinfo *ei)
+/* The picture to search: a PNG or JPEG as is, a DICOM file's first frame rendered. */
+static dv_err image_of(const dv_buf *in, render_image *im, dv_errinfo *ei)
 {
-    render_image im;
     dcm_file *f = NULL;
     dv_err e;
 
-    if (mark_img_sniff(in->p, in->len) != MARK_IMG_UNKNOWN) {
-        e = mark_img_decode(in->p, in->len, &im, NULL, ei);
-    } else {
-        e = dcm_parse(in->p, in->len, 0, NULL, &f, ei);
-        if (!e)
-            e = render_frame(f, 0, NULL, &im, ei);
-        dcm_file_free(f);
-    }
+    if (mark_img_sniff(in->p, in->len) != MARK_IMG_UNKNOWN)
+        return mark_img_decode(in->p, in->len, im, NULL, ei);
+    e = dcm_parse(in->p, in->len, 0, NULL, &f, ei);
+    if (!e)
+        e = render_frame(f, 0, NULL, im, ei);
+    dcm_file_free(f);
+    return e;
+}
+
+static dv_err trace_buf(const crypto_key *k, const dv_buf *in, mark_result *r, dv_errinfo *ei)
+{
+    render_image im;
+    dv_err e = image_of(in, &im, ei);
+
     if (e)
         return e;
     e = mark_detect_image(k, &im, r, ei);
     render_image_release(&im);
     return e;
+}
+
+static dv_err write_out(const char *path, const dv_buf *b, dv_errinfo *ei)
+{
+    return path ? dcm_write_file_atomic(path, b->p, b->len, ei) : DV_OK;
+}
+
+/* trace --vault: the vault's key, its log and the proof. */
+static int trace_vault(mark_args *a)
+{
+    vault_trace_res res;
+    render_image im;
+    cli_session lc;
+    dv_errinfo ei;
+    vault *v = NULL;
+    dv_buf in;
+    int rc;
+    dv_err e;
+
+    memset(&res, 0, sizeof(res));
+    dv_buf_init(&res.proof, (size_t)1 << 20);
+    dv_buf_init(&res.checkpoint, (size_t)1 << 16);
+    dv_buf_init(&in, MAX_OUTPUT);
+    dv_errinfo_clear(&ei);
+    e = read_all(a->in, &in, &ei);
+    if (!e)
+        e = image_of(&in, &im, &ei);
+    dv_buf_release(&in);
+    if (e) {
+        cli_report("trace", a->in, e, &ei);
+        return e == DV_ENOMEM ? DV_EXIT_INTERNAL : DV_EXIT_IO;
+    }
+    rc = cli_vault_session("trace", &a->vo, &v, &lc);
+    if (!rc) {
+        e = vault_trace(v, &lc.ctx, &im, &res, &ei);
+        vault_close(v);
+        cli_session_wipe(&lc);
+        if (!e)
+            e = write_out(a->proof_out, &res.proof, &ei);
+        if (!e)
+            e = write_out(a->cp_out, &res.checkpoint, &ei);
+        if (e) {
+            cli_report("trace", a->vo.dir, e, &ei);
+            rc = cli_exit_code(e);
+        } else {
+            print_result(a, &res.mark);
+            if (res.in_log && !a->json)
+                printf("audit entry %s\n%.*s", res.entry, (int)res.proof.len,
+                       (const char *)res.proof.p);
+            rc = res.mark.found ? DV_EXIT_OK : DV_EXIT_FAIL;
+        }
+    }
+    render_image_release(&im);
+    dv_buf_release(&res.proof);
+    dv_buf_release(&res.checkpoint);
+    return rc;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -368,6 +457,8 @@ int cmd_trace(int argc, char **argv)
     rc = parse_args("trace", argc, argv, &a, 1);
     if (rc)
         return rc;
+    if (a.vo.dir)
+        return trace_vault(&a);
     rc = load_key("trace", a.keyfile, &k);
     if (rc)
         return rc;

@@ -42,7 +42,7 @@ static void print_help(FILE *f)
 {
     fprintf(f,
             "usage: dcmvault print --study UID | --series UID | --instance UID -o OUT.pdf\n"
-            "                      [--frame N] [--window C,W]\n"
+            "                      [--frame N] [--window C,W] [--overlay]\n"
             "Prints the images of the selection to a print-ready PDF (A4, one image a page, no\n"
             "document metadata).  A print is a copy that leaves the vault: the access gate\n"
             "decides it as an export (care relationship, quotas, four eyes) and the audit log\n"
@@ -50,7 +50,10 @@ static void print_help(FILE *f)
             "a serial (F-XXXX-XXXX) printed on every page and kept as an outstanding film until\n"
             "its destruction is reported with `dcmvault film destroy SERIAL --reason TEXT`.\n"
             "  --frame N      frame of each instance, 1-based (default 1)\n"
-            "  --window C,W   window center,width in modality units\n" CLI_VAULT_OPTS_HELP
+            "  --window C,W   window center,width in modality units\n"
+            "  --overlay      also a visible overlay naming you, the time and the audit entry\n"
+            "Every page also carries an invisible forensic watermark naming the print's audit\n"
+            "entry (`dcmvault trace`).\n" CLI_VAULT_OPTS_HELP
             "exit codes: 0 ok, 1 not found or nothing to print, 2 usage, 3 output not written,\n"
             "4 refused by the access policy (or waiting for a second person's approval)\n");
 }
@@ -60,6 +63,10 @@ static int print_opt(int argc, char **argv, int *i, print_args *a, int *nsel)
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     int rc;
 
+    if (!strcmp(o, "--overlay")) {
+        a->o.overlay = 1;
+        return 0;
+    }
     if (!v) {
         fprintf(stderr, "dcmvault print: %s needs a value\n", o);
         return DV_EXIT_USAGE;

@@ -37,6 +37,7 @@ static void view_help(FILE *f)
     fprintf(f,
             "usage: dcmvault view --study UID | --series UID | --instance UID -o OUT\n"
             "                     [--frame N] [--window C,W] [--format png|jpg] [--quality Q]\n"
+            "                     [--overlay]\n"
             "Renders the images of the selection as a viewer shows them (Modality and VOI LUTs;\n"
             "see `dcmvault render --help`) into the folder OUT as view-0001.png, ... (mode 0600,\n"
             "no metadata), or, for one --instance, into OUT.png / OUT.jpg.  The access gate\n"
@@ -46,7 +47,11 @@ static void view_help(FILE *f)
             "  --frame N            frame of each instance, 1-based (default 1)\n"
             "  --window C,W         window center,width in modality units\n"
             "  --format png|jpg     image format in a folder (default png)\n"
-            "  --quality Q          JPEG quality 1..100 (default 90)\n" CLI_VAULT_OPTS_HELP
+            "  --quality Q          JPEG quality 1..100 (default 90)\n"
+            "  --overlay            also a visible, tiled, semi-transparent overlay naming you,\n"
+            "                       the time and the audit entry\n"
+            "Every image carries an invisible forensic watermark naming the audit entry of this\n"
+            "view (`dcmvault trace`).\n" CLI_VAULT_OPTS_HELP
             "exit codes: 0 ok, 1 not found or not rendered, 2 usage, 3 output not written,\n"
             "4 refused by the access policy\n");
 }
@@ -78,6 +83,10 @@ static int view_opt(int argc, char **argv, int *i, view_args *a, int *nsel)
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     int rc;
 
+    if (!strcmp(o, "--overlay")) {
+        a->o.overlay = 1;
+        return 0;
+    }
     if (!v)
         return usage_error("option needs a value", o);
     (*i)++;

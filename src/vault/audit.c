@@ -59,6 +59,7 @@ static const struct {
     {"film-destroy", AUDIT_ACT_FILM_DESTROY},
     {"deidentify", AUDIT_ACT_DEIDENTIFY},
     {"share", AUDIT_ACT_SHARE},
+    {"watermark", AUDIT_ACT_WATERMARK},
 };
 
 static audit_action action_of(const char *event)

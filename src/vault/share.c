@@ -17,6 +17,9 @@
 #include "common/banned.h"
 
 typedef struct share_ctx {
+    vault *v;
+    const vault_ctx *ctx;
+    vault_mark_state ms;
     const deid_ctx *dc;
     const vault_share_opts *o;
     vault_image_fn fn;
@@ -42,6 +45,8 @@ static dv_err share_one(void *cb, const char *sop_uid, int64_t id, const uint8_t
     if (!e)
         e = render_frame(f, c->o->view.frame, &c->o->view.ro, &im, ei);
     dcm_file_free(f);
+    if (!e) /* the picture names its share entry */
+        e = vault_mark_render(c->v, c->ctx, &c->ms, &im, ei);
     if (!e)
         e = c->fn(c->cb, ++c->images, c->o->view.frame, &im, ei);
     render_image_release(&im);
@@ -83,6 +88,9 @@ dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const va
     if (e)
         return e;
     memset(&c, 0, sizeof(c));
+    c.v = v;
+    c.ctx = ctx;
+    c.ms.overlay = o->view.overlay;
     c.dc = dc;
     c.o = o;
     c.fn = fn;

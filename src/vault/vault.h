@@ -26,6 +26,7 @@
 
 #include "common/buf.h"
 #include "common/dv.h"
+#include "mark/mark.h"
 #include "render/render.h"
 
 typedef struct vault vault;
@@ -225,10 +226,13 @@ dv_err vault_export_deid(vault *v, const vault_ctx *ctx, vault_sel sel, const ch
 
 /* ---- view --------------------------------------------------------------------------------- */
 
-/* What a viewer shows: one frame of each image of the selection, rendered (render/render.h). */
+/* What a viewer shows: one frame of each image of the selection, rendered (render/render.h).
+ * Every rendered image that leaves the vault carries the invisible forensic mark of its access
+ * (src/mark/): the audit entry's sequence number. */
 typedef struct vault_view_opts {
     render_opts ro; /* window, VOI function, size limit */
     uint32_t frame; /* 0-based frame of each instance */
+    int overlay;    /* also a visible, tiled, semi-transparent "user, time, event" overlay */
 } vault_view_opts;
 
 void vault_view_opts_init(vault_view_opts *o) DV_NONNULL(1);
@@ -262,6 +266,24 @@ void vault_share_opts_init(vault_share_opts *o) DV_NONNULL(1);
  * survived de-identification. */
 dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const vault_share_opts *o,
                    vault_image_fn fn, void *cb, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4, 5);
+
+/* ---- trace -------------------------------------------------------------------------------- */
+
+typedef struct vault_trace_res {
+    mark_result mark;  /* what blind detection found */
+    int in_log;        /* the mark names an entry of this vault's log (below) */
+    char entry[1200];  /* that entry, one line of text (audit show's format) */
+    dv_buf proof;      /* its RFC 9162 inclusion proof as text (caller inits and releases) */
+    dv_buf checkpoint; /* the signed checkpoint the proof is against (caller inits, releases) */
+} vault_trace_res;
+
+/* From a leaked picture to the access that released it: blind detection with the vault's mark
+ * key, then the audit entry it names and its inclusion proof against a checkpoint written now.
+ * For the privacy officer (the audit permission); the trace is itself on the audit log
+ * ("audit-read", naming the entry found) before anything is returned.  DV_ENOTFOUND when the
+ * mark names an entry this log does not have. */
+dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, vault_trace_res *res,
+                   dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
 
 /* ---- print and films ------------------------------------------------------------------------ */
 

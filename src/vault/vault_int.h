@@ -225,6 +225,19 @@ dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req
                         const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
                         uint64_t *skipped, uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
 
+/* mark.c: the vault's mark key (derived from the pseudonym key). */
+dv_err vault_mark_key(const vault *v, crypto_key *out) DV_WUR;
+/* One operation's marking: payload is the access's audit entry (taken at the first image, when
+ * the "watermark" entry is appended). */
+typedef struct vault_mark_state {
+    uint64_t payload;
+    int started;
+    int overlay; /* draw the visible overlay too */
+} vault_mark_state;
+/* Marks a rendered image before it leaves (overlay first when asked). */
+dv_err vault_mark_render(vault *v, const vault_ctx *ctx, vault_mark_state *ms, render_image *im,
+                         dv_errinfo *ei) DV_WUR;
+
 /* audit.c: appends an event (durably) before the operation's effect; a failed append fails
  * the operation.  object: a 64-hex study pseudonym, or non-PHI detail (an id, a key), or NULL. */
 dv_err vault_audit_event(vault *v, const vault_ctx *ctx, const char *event, const char *object,

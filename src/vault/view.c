@@ -15,10 +15,13 @@
 #include "common/banned.h"
 
 typedef struct view_ctx {
+    vault *v;
+    const vault_ctx *ctx;
     const vault_view_opts *o;
     vault_image_fn fn;
     void *cb;
     uint64_t images, skipped;
+    vault_mark_state ms;
 } view_ctx;
 
 static dv_err view_one(void *cb, const char *sop_uid, int64_t instance_id, const uint8_t *p,
@@ -42,6 +45,8 @@ static dv_err view_one(void *cb, const char *sop_uid, int64_t instance_id, const
         dv_errinfo_clear(ei);
         return DV_OK;
     }
+    if (!e) /* no image leaves unmarked */
+        e = vault_mark_render(c->v, c->ctx, &c->ms, &im, ei);
     if (!e)
         e = c->fn(c->cb, ++c->images, c->o->frame, &im, ei);
     render_image_release(&im);
@@ -62,6 +67,9 @@ dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req
     dv_err e;
 
     memset(&c, 0, sizeof(c));
+    c.v = v;
+    c.ctx = ctx;
+    c.ms.overlay = o->overlay;
     c.o = o;
     c.fn = fn;
     c.cb = cb;
