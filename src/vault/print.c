@@ -49,7 +49,8 @@ dv_err vault_print(vault *v, const vault_ctx *ctx, vault_sel sel, const char *ui
     new_serial(res->serial);
     (void)snprintf(detail, sizeof(detail), "film %s", res->serial);
     rq.detail = detail;
-    e = vault_render_sel(v, ctx, &rq, o, fn, cb, &res->pages, &skipped, fl.study_bi, ei);
+    e = vault_render_sel(v, ctx, &rq, o, fn, cb, &res->pages, &skipped, fl.study_bi,
+                         &res->audit_seq, ei);
     if (!e && res->pages == 0)
         e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG,
                     "nothing to print: no image in the selection");
@@ -57,7 +58,6 @@ dv_err vault_print(vault *v, const vault_ctx *ctx, vault_sel sel, const char *ui
         e = vault_session(v, ctx, &si, NULL, ei);
     if (e)
         return e;
-    res->audit_seq = v->last_audit_seq;
     memcpy(fl.printed_by, si.user, sizeof(fl.printed_by));
     fl.printed = vault_access_now();
     fl.audit_seq = res->audit_seq;

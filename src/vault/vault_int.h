@@ -219,11 +219,13 @@ dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *
                       vault_object_fn fn, void *cb, uint64_t *n, uint8_t *study_bi,
                       dv_errinfo *ei) DV_WUR;
 
-/* view.c: vault_retrieve of the selection, each image rendered (one frame) and handed to fn;
- * used by view (ACCESS_VIEW, "view") and print (ACCESS_EXPORT, "print"). */
+/* view.c: vault_retrieve of the selection, each image rendered (one frame), marked and handed
+ * to fn; used by view (ACCESS_VIEW, "view") and print (ACCESS_EXPORT, "print").  access_seq
+ * (may be NULL): the audit entry of the access, which the marks carry. */
 dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
                         const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
-                        uint64_t *skipped, uint8_t *study_bi, dv_errinfo *ei) DV_WUR;
+                        uint64_t *skipped, uint8_t *study_bi, uint64_t *access_seq,
+                        dv_errinfo *ei) DV_WUR;
 
 /* mark.c: the vault's mark key (derived from the pseudonym key). */
 dv_err vault_mark_key(const vault *v, crypto_key *out) DV_WUR;

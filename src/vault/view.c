@@ -61,7 +61,7 @@ void vault_view_opts_init(vault_view_opts *o)
 
 dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req *rq,
                         const vault_view_opts *o, vault_image_fn fn, void *cb, uint64_t *images,
-                        uint64_t *skipped, uint8_t *study_bi, dv_errinfo *ei)
+                        uint64_t *skipped, uint8_t *study_bi, uint64_t *access_seq, dv_errinfo *ei)
 {
     view_ctx c;
     dv_err e;
@@ -78,6 +78,8 @@ dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req
         *images = c.images;
     if (skipped)
         *skipped = c.skipped;
+    if (access_seq)
+        *access_seq = c.ms.started ? c.ms.payload : v->last_audit_seq;
     return e;
 }
 
@@ -87,5 +89,5 @@ dv_err vault_view(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid
 {
     vault_retrieve_req rq = {ACCESS_VIEW, "view", NULL, sel, uid, 0};
 
-    return vault_render_sel(v, ctx, &rq, o, fn, cb, images, skipped, NULL, ei);
+    return vault_render_sel(v, ctx, &rq, o, fn, cb, images, skipped, NULL, NULL, ei);
 }
