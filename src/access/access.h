@@ -185,6 +185,8 @@ typedef struct access_policy {
     int64_t dormant_seconds;               /* no login for this long, then a login: alert */
     int use_syslog;                        /* alerts also go to syslog (LOG_AUTHPRIV) */
     int64_t referring_seconds;             /* the referring physician's import-rule grant */
+    unsigned overlay_roles;                /* roles whose rendered images always carry the
+                                              visible overlay (ACCESS_ROLE_BIT set) */
     access_referring referring[ACCESS_REFERRING_MAX];
     unsigned n_referring;
 } access_policy;

@@ -206,6 +206,14 @@ static int access_key(parse *ps, const char *name, const char *value)
         }
         return 1;
     }
+    if (!strcmp(name, "overlay_roles")) {
+        unsigned roles = 0;
+
+        if (strcmp(value, "none") != 0 && access_roles_parse(value, &roles) != 0)
+            return fail(ps, "a comma-separated list of roles, or none", name);
+        ps->p->overlay_roles = roles;
+        return 1;
+    }
     if (!strcmp(name, "syslog")) {
         if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
             return fail(ps, "yes or no", name);

@@ -471,3 +471,17 @@ const vault_ctx *vault_actor(vault *v, const vault_ctx *ctx, vault_actor_buf *b)
     b->ctx.role = b->roles[0] ? b->roles : ctx->role;
     return &b->ctx;
 }
+
+int vault_overlay_forced(vault *v, const vault_ctx *ctx)
+{
+    const access_env *env = NULL;
+    access_session_info si;
+    dv_errinfo local;
+
+    memset(&si, 0, sizeof(si));
+    if (vault_access_env(v, &env, &local) != DV_OK || !env || !env->pol->overlay_roles)
+        return 0;
+    if (vault_session(v, ctx, &si, NULL, &local) != DV_OK)
+        return 0;
+    return (si.roles & env->pol->overlay_roles) != 0;
+}

@@ -90,7 +90,7 @@ dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const va
     memset(&c, 0, sizeof(c));
     c.v = v;
     c.ctx = ctx;
-    c.ms.overlay = o->view.overlay;
+    c.ms.overlay = o->view.overlay || vault_overlay_forced(v, ctx);
     c.dc = dc;
     c.o = o;
     c.fn = fn;

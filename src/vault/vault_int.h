@@ -227,6 +227,9 @@ dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req
                         uint64_t *skipped, uint8_t *study_bi, uint64_t *access_seq,
                         dv_errinfo *ei) DV_WUR;
 
+/* gate.c: 1 when access.conf's overlay_roles names a role of ctx's session: its rendered
+ * images always carry the visible overlay. */
+int vault_overlay_forced(vault *v, const vault_ctx *ctx);
 /* mark.c: the vault's mark key (derived from the pseudonym key). */
 dv_err vault_mark_key(const vault *v, crypto_key *out) DV_WUR;
 /* One operation's marking: payload is the access's audit entry (taken at the first image, when

@@ -69,7 +69,7 @@ dv_err vault_render_sel(vault *v, const vault_ctx *ctx, const vault_retrieve_req
     memset(&c, 0, sizeof(c));
     c.v = v;
     c.ctx = ctx;
-    c.ms.overlay = o->overlay;
+    c.ms.overlay = o->overlay || vault_overlay_forced(v, ctx);
     c.o = o;
     c.fn = fn;
     c.cb = cb;

@@ -49,6 +49,16 @@ check "... what \`render\` makes of the original file, within 1 grey level (the 
   python3 -c "import sys; sys.exit(0 if float('${pae:-9}') * 255 <= 1.001 else 1)"
 check "... marked: not byte for byte the unmarked render" bash -c "! cmp -s one.png ref.png"
 check "two views are two accesses: two different marks" bash -c "! cmp -s one.png ct/view-0001.png"
+as tech view --instance "$CT_SOP" -o ov.png --overlay >/dev/null 2>&1
+pae=$(compare -metric PAE ov.png ref.png null: 2>&1 | sed -n 's/^[0-9.e+]* (\([0-9.e+-]*\))$/\1/p')
+check "--overlay: the visible overlay changes the picture visibly (PAE $pae)" \
+  python3 -c "import sys; sys.exit(0 if float('${pae:-0}') * 255 > 20 else 1)"
+printf '\noverlay_roles = technologist\n' >ov.conf
+sed '/^\[access\]/r ov.conf' "$V/access.conf" >ac.new && cp ac.new "$V/access.conf"
+as tech view --instance "$CT_SOP" -o forced.png >/dev/null 2>&1
+pae=$(compare -metric PAE forced.png ref.png null: 2>&1 | sed -n 's/^[0-9.e+]* (\([0-9.e+-]*\))$/\1/p')
+check "overlay_roles = technologist: the technologist's view carries it without asking (PAE $pae)" \
+  python3 -c "import sys; sys.exit(0 if float('${pae:-0}') * 255 > 20 else 1)"
 "$DV" audit show --log "$V/audit" --json 2>/dev/null | tail -n +$((n0 + 1)) >ev.json
 check "the view is on the audit log as 'view', naming the study" \
   python3 -c '

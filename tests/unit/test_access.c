@@ -417,6 +417,18 @@ static void test_policy_parse(void **state)
     assert_int_equal(access_policy_parse("[quota.wizard]\nstudies_hour = 1\n", &p, &ei),
                      DV_EMALFORMED);
     assert_int_equal(access_policy_parse("[access]\nbulk_studies = -1\n", &p, &ei), DV_EMALFORMED);
+    access_policy_default(&p);
+    assert_int_equal(p.overlay_roles, 0);
+    assert_int_equal(access_policy_parse(
+                         "[access]\noverlay_roles = technologist,referring-physician\n", &p, &ei),
+                     DV_OK);
+    assert_int_equal(p.overlay_roles,
+                     ACCESS_ROLE_BIT(ACCESS_TECHNOLOGIST) | ACCESS_ROLE_BIT(ACCESS_REFERRING));
+    assert_int_equal(access_policy_parse("[access]\noverlay_roles = none\n", &p, &ei), DV_OK);
+    assert_int_equal(p.overlay_roles, 0);
+    assert_int_equal(access_policy_parse("[access]\noverlay_roles = wizard\n", &p, &ei),
+                     DV_EMALFORMED);
+    assert_non_null(strstr(ei.msg, "list of roles"));
 }
 
 static void test_policy_referring(void **state)
