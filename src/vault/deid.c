@@ -58,6 +58,7 @@ static dv_err deid_one(void *cb, const char *sop_uid, int64_t id, const uint8_t 
 
     (void)sop_uid;
     (void)id;
+    dv_errinfo_clear(&local);
     memset(&rep, 0, sizeof(rep));
     e = dcm_parse(p, len, 0, NULL, &f, &local);
     if (!e)

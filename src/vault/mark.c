@@ -87,6 +87,7 @@ static dv_err trace_entry(vault *v, uint64_t seq, vault_trace_res *res, dv_errin
 
     if (!pf)
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+    memset(&cp, 0, sizeof(cp));
     dv_buf_init(&line, sizeof(res->entry));
     e = audit_log_checkpoint(v->alog, ei); /* the proof must cover the newest entries */
     if (!e && vault_path(dir, sizeof(dir), v->dir, "audit"))
