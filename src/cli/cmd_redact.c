@@ -65,15 +65,12 @@ static int parse_args(int argc, char **argv, args *a)
             a->o.allow_photographic = 1;
         } else if (!strcmp(s, "--ocr-text")) {
             a->ocr_text = 1;
-        } else if (s[0] == '-' && s[1] != '\0') {
+        } else if ((s[0] == '-' && s[1] != '\0') || n >= 2) {
             return -1;
-        } else if (n < 2) {
-            if (n++)
-                a->out = s;
-            else
-                a->in = s;
+        } else if (n++) {
+            a->out = s;
         } else {
-            return -1;
+            a->in = s;
         }
     }
     return n == 2 ? 0 : -1;
@@ -127,8 +124,8 @@ static int print_ocr_text(const args *a)
     dv_buf_init(&text, (size_t)16 << 20);
     if (!e)
         e = deid_pixels_ocr_text(g, &a->o, &text, &ei);
-    if (!e && text.len)
-        fwrite(text.p, 1, text.len, stdout);
+    if (!e && text.len && fwrite(text.p, 1, text.len, stdout) != text.len)
+        e = dv_fail(&ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot write the OCR text");
     if (e)
         cli_report(CMD, a->out, e, &ei);
     dv_buf_release(&text);

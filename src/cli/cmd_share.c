@@ -63,7 +63,8 @@ static int share_value(share_args *a, const char *o, const char *v)
     if (rc)
         return rc < 0 ? -1 : 0;
     if (!strcmp(o, "--instance")) {
-        rc = cli_render_opt(CMD, o, v, &sel, &a->uid, &nsel, NULL);
+        if (cli_render_opt(CMD, o, v, &sel, &a->uid, &nsel, NULL) != 1)
+            return -1;
     } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
         a->out = v;
     } else if (!strcmp(o, "--photo-reason")) {
@@ -99,7 +100,7 @@ static int share_parse(int argc, char **argv, share_args *a)
     }
     n = a->out ? strlen(a->out) : 0;
     if (!a->out || (!a->in == !a->uid) || n < 5 ||
-        (strcasecmp(a->out + n - 4, ".png") && strcasecmp(a->out + n - 4, ".jpg"))) {
+        (strcasecmp(a->out + n - 4, ".png") != 0 && strcasecmp(a->out + n - 4, ".jpg") != 0)) {
         share_help(stderr);
         return DV_EXIT_USAGE;
     }

@@ -49,7 +49,7 @@ static void background(const dcm_frame *fr, const dcm_pixinfo *pi, fillval *fv)
             uint32_t mid = pi->bits_stored ? 1u << (pi->bits_stored - 1) : 128;
 
             put_sample(fv->b + fv->bps, fv->bps, mid);
-            put_sample(fv->b + 2 * fv->bps, fv->bps, mid);
+            put_sample(fv->b + (size_t)2 * fv->bps, fv->bps, mid);
             if (strstr(pi->photometric, "PARTIAL"))
                 put_sample(fv->b, fv->bps, mid >> 3); /* 16 of 256 */
         }

@@ -61,7 +61,7 @@ static int is_mono(const dcm_pixinfo *pi)
 static uint8_t *render_gray(const render_image *im)
 {
     size_t n = (size_t)im->width * im->height, i;
-    uint8_t *g = malloc(n ? n : 1);
+    uint8_t *g = calloc(n ? n : 1, 1);
 
     if (!g)
         return NULL;
@@ -133,6 +133,8 @@ static dv_err fill_values(px_plane *pl, const dcm_frame *fr, const render_image 
 {
     size_t n = (size_t)pl->w * pl->h, i;
 
+    if (n == 0)
+        return DV_EINVAL;
     if (mono) {
         for (i = 0; i < n; i++)
             pl->v[i] = px_stored_value(fr, i);
@@ -289,8 +291,11 @@ static dv_err label(const px_plane *pl, comps *out, dv_errinfo *ei)
     dv_err e = DV_OK;
 
     memset(out, 0, sizeof(*out));
-    if (!seen || !stack)
-        e = dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+    }
     for (i = 0; !e && i < n && out->n < MAX_COMPONENTS; i++) {
         if (seen[i] || !extreme(pl, i))
             continue;

@@ -70,7 +70,7 @@ dv_err px_rle_encode(const dcm_frame *fr, dv_buf *out, dv_errinfo *ei)
                 e = DV_ELIMIT;
                 break;
             }
-            dv_put_le32(out->p + start + 4 * (1 + s * bps + b), (uint32_t)seg_at);
+            dv_put_le32(out->p + start + (size_t)4 * (1 + s * bps + b), (uint32_t)seg_at);
             for (y = 0; !e && y < pi->rows; y++)
                 e = pack_row(base + (size_t)y * pi->cols * px, px, pi->cols, out);
             if (!e && (out->len - start) % 2)
