@@ -21,6 +21,7 @@ PKGS=(
   libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-chi-sim  # deid: burned-in text OCR
   imagemagick python3-numpy python3-pil  # deid/mark tests: attacks and generated images
   poppler-utils  # print tests: pdfinfo, pdftotext, pdfimages read the films back
+  orthanc  # bench/bench_deid.sh: Orthanc 1.10's /anonymize, the de-identification peer
 )
 
 missing=()
