@@ -248,8 +248,8 @@ static int one_file(run *r, size_t idx, deid_file_report *rep, char *name, size_
         if (!e && (size_t)snprintf(path, sizeof(path), "%s/%s", r->outdir, name) >= sizeof(path))
             e = dv_fail(&ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "output path too long");
     }
-    if (!e)
-        e = dcm_write_file_atomic(path, out.p, out.len, &ei);
+    if (!e) /* one sync of the folder at the end (deid_main) */
+        e = dcm_write_file_atomic_ex(path, out.p, out.len, DCM_WRITE_NO_SYNC, &ei);
     dv_buf_release(&out);
     dcm_file_free(f);
     if (e)
@@ -535,6 +535,10 @@ static int deid_main(args *a, const deid_ctx *ctx)
     pthread_mutex_destroy(&r.mu);
     if (r.nfailed)
         rc = DV_EXIT_FAIL;
+    if (r.n > r.nfailed && dcm_sync_folder(a->out, NULL) != DV_OK) {
+        fprintf(stderr, "dcmvault deid: %s: the outputs could not be made durable\n", a->out);
+        rc = DV_EXIT_IO;
+    }
     if (a->report && write_report(&r, a->report))
         rc = DV_EXIT_IO;
     for (i = 0; i < r.n; i++)

@@ -262,6 +262,13 @@ dv_err dcm_write_part10(dcm_file *f, const dcm_ts *ts, dv_buf *out, dv_errinfo *
 
 /* Writes buf to path atomically (temp file in the same folder, fsync, rename, fsync dir). */
 dv_err dcm_write_file_atomic(const char *path, const uint8_t *p, size_t len, dv_errinfo *ei) DV_WUR;
+/* The same without the two fsyncs (DCM_WRITE_NO_SYNC): still all or nothing under its name,
+ * but durable only after dcm_sync_folder() of its folder.  For batches of many files. */
+#define DCM_WRITE_NO_SYNC 0x1u
+dv_err dcm_write_file_atomic_ex(const char *path, const uint8_t *p, size_t len, unsigned flags,
+                                dv_errinfo *ei) DV_WUR;
+/* Makes every file written in dir durable: syncfs of its file system, then fsync of dir. */
+dv_err dcm_sync_folder(const char *dir, dv_errinfo *ei) DV_WUR;
 
 #define DCMVAULT_IMPL_UID     "2.25.310130160293548717823370189169917863537"
 #define DCMVAULT_IMPL_VERSION "DCMVAULT_010"

@@ -277,6 +277,29 @@ dv_err dcm_read_file(const char *path, unsigned flags, const dcm_limits *limits,
 
 dv_err dcm_write_file_atomic(const char *path, const uint8_t *p, size_t len, dv_errinfo *ei)
 {
+    return dcm_write_file_atomic_ex(path, p, len, 0, ei);
+}
+
+dv_err dcm_sync_folder(const char *dir, dv_errinfo *ei)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+    if (fd < 0)
+        return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot open the output folder: %s",
+                       strerror(errno));
+    rc = syncfs(fd);
+    if (rc == 0)
+        rc = fsync(fd);
+    if (close(fd) != 0)
+        rc = -1;
+    if (rc != 0)
+        return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot sync the output folder");
+    return DV_OK;
+}
+
+dv_err dcm_write_file_atomic_ex(const char *path, const uint8_t *p, size_t len, unsigned flags,
+                                dv_errinfo *ei)
+{
     char tmp[4096], dir[4096];
     const char *slash = strrchr(path, '/');
     size_t off = 0;
@@ -298,7 +321,7 @@ dv_err dcm_write_file_atomic(const char *path, const uint8_t *p, size_t len, dv_
             goto fail;
         off += (size_t)w;
     }
-    if (fsync(fd) != 0) /* mode stays 0600 from mkstemp: outputs may hold PHI */
+    if (!(flags & DCM_WRITE_NO_SYNC) && fsync(fd) != 0) /* mode 0600 from mkstemp: PHI */
         goto fail;
     if (close(fd) != 0) {
         fd = -1;
@@ -307,6 +330,8 @@ dv_err dcm_write_file_atomic(const char *path, const uint8_t *p, size_t len, dv_
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
+    if (flags & DCM_WRITE_NO_SYNC)
+        return DV_OK;
     n = slash ? snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path)
               : snprintf(dir, sizeof(dir), ".");
     if (n > 0 && (size_t)n < sizeof(dir)) {
