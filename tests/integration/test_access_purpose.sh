@@ -8,17 +8,8 @@
 # account: an import gives that account (and only it) an import-rule grant on the study; a
 # broken map is refused with the line named, and nothing is stored.
 source "$(dirname "$0")/lib.sh"
-need_testdata "access purpose"
-if [ ! -x "$DV" ]; then
-  fail "no binary at $DV (make build/asan/dcmvault)"
-  done_testing
-fi
 source "$(dirname "$0")/vault_access.sh"
-access_need "access purpose"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-cd "$TMP" || exit 1
-V=$TMP/v
-export DCMVAULT_DIR=$V
+vault_test_start "access purpose"
 SRC=$TESTDATA/orthanc-tests/HierarchicalAnonymization/2019-03-28/CR000000.dcm
 if [ ! -f "$SRC" ]; then
   skip "access purpose" "$SRC is absent"

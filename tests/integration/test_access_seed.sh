@@ -8,17 +8,8 @@
 # the administrator cannot read a PHI field through find or export; an expired grant stops an
 # export.
 source "$(dirname "$0")/lib.sh"
-need_testdata "access seed"
-if [ ! -x "$DV" ]; then
-  fail "no binary at $DV (make build/asan/dcmvault)"
-  done_testing
-fi
 source "$(dirname "$0")/vault_access.sh"
-access_need "access seed"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-cd "$TMP" || exit 1
-V=$TMP/v
-export DCMVAULT_DIR=$V
+vault_test_start "access seed"
 SRC=$TESTDATA/orthanc-tests/HierarchicalAnonymization/2019-03-28/CR000000.dcm
 if [ ! -f "$SRC" ]; then
   skip "access seed" "$SRC is absent"

@@ -8,17 +8,8 @@
 # opening is recorded as a stop too; an edit of access.conf is a configuration change (DCM
 # 110131) recorded before the next request; no entry carries the study UID; the log verifies.
 source "$(dirname "$0")/lib.sh"
-need_testdata "audit events"
-if [ ! -x "$DV" ]; then
-  fail "no binary at $DV (make build/asan/dcmvault)"
-  done_testing
-fi
 source "$(dirname "$0")/vault_access.sh"
-access_need "audit events"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-cd "$TMP" || exit 1
-V=$TMP/v
-export DCMVAULT_DIR=$V
+vault_test_start "audit events"
 CT=$TESTDATA/pydicom/CT_small.dcm
 MR=$TESTDATA/pydicom/MR_small.dcm
 uid_of() { dcmdump +P 0020,000d "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1; }

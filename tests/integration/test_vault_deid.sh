@@ -9,17 +9,8 @@
 # a researcher gets only de-identified data of a study granted to them and no find; a file
 # whose identifier survives (planted where the profile keeps values) is not written (exit 4).
 source "$(dirname "$0")/lib.sh"
-need_testdata "vault deid"
-if [ ! -x "$DV" ]; then
-  fail "no binary at $DV (make build/asan/dcmvault)"
-  done_testing
-fi
 source "$(dirname "$0")/vault_access.sh"
-access_need "vault deid"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-cd "$TMP" || exit 1
-V=$TMP/v
-export DCMVAULT_DIR=$V
+vault_test_start "vault deid"
 CT=$TESTDATA/pydicom/CT_small.dcm
 MR=$TESTDATA/pydicom/MR_small.dcm
 val() { dcmdump +P "$2" "$1" 2>/dev/null | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1; }

@@ -7,11 +7,6 @@
 # privacy officer until its destruction is recorded ("film-destroy", audited first); a user
 # without a care relationship prints nothing and leaves no film on the record.
 source "$(dirname "$0")/lib.sh"
-need_testdata "vault print"
-if [ ! -x "$DV" ]; then
-  fail "no binary at $DV (make build/asan/dcmvault)"
-  done_testing
-fi
 for t in pdfinfo pdftotext pdfimages; do
   if ! command -v $t >/dev/null 2>&1; then
     skip "vault print" "$t is not installed (poppler-utils; bash scripts/deps.sh)"
@@ -19,11 +14,7 @@ for t in pdfinfo pdftotext pdfimages; do
   fi
 done
 source "$(dirname "$0")/vault_access.sh"
-access_need "vault print"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-cd "$TMP" || exit 1
-V=$TMP/v
-export DCMVAULT_DIR=$V
+vault_test_start "vault print"
 CT=$TESTDATA/pydicom/CT_small.dcm
 uid_of() { dcmdump +P "$2" "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1; }
 CT_STUDY=$(uid_of "$CT" 0020,000d)

@@ -8,17 +8,8 @@
 # without a relationship is refused and nothing is written; a report (no pixel data) is
 # skipped; bad options are usage errors.
 source "$(dirname "$0")/lib.sh"
-need_testdata "vault view"
-if [ ! -x "$DV" ]; then
-  fail "no binary at $DV (make build/asan/dcmvault)"
-  done_testing
-fi
 source "$(dirname "$0")/vault_access.sh"
-access_need "vault view"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-cd "$TMP" || exit 1
-V=$TMP/v
-export DCMVAULT_DIR=$V
+vault_test_start "vault view"
 CT=$TESTDATA/pydicom/CT_small.dcm
 MR=$TESTDATA/pydicom/MR_small.dcm
 uid_of() { dcmdump +P "$2" "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n 1; }

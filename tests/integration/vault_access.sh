@@ -106,3 +106,18 @@ access_users() {
     check "activate $u ($r)" _acc_activate "$TMP/home-$u" "$u" "$TMP/.acc-$u.otp" --vault "$vdir"
   done
 }
+
+# vault_test_start NAME: the start of a vault test: the corpus (skip without it), the binary,
+# oathtool, leak checking, the working folder $TMP, and V=$TMP/v as DCMVAULT_DIR
+vault_test_start() {
+  need_testdata "$1"
+  if [ ! -x "$DV_BIN" ]; then
+    fail "no binary at $DV_BIN (make build/asan/dcmvault)"
+    done_testing
+  fi
+  access_need "$1"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+  cd "$TMP" || exit 1
+  V=$TMP/v
+  export DCMVAULT_DIR=$V
+}
