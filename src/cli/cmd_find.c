@@ -283,9 +283,13 @@ static void export_help(FILE *out)
         out,
         "usage: dcmvault export [OPTIONS] (--study UID | --series UID | --instance UID) -o DIR\n"
         "Writes the selected instances into DIR (created 0700 when absent) as\n"
-        "<SOPInstanceUID>.dcm, mode 0600, each written atomically, byte for byte as they\n"
-        "were imported.  An object that fails to authenticate stops the export with the\n"
-        "instance id and object key.\n"
+        "<SOPInstanceUID>.dcm, mode 0600, each written atomically.  Every image carries an\n"
+        "invisible forensic watermark naming this export's audit entry, in its stored bit\n"
+        "depth (only the pixel values change; compressed pixel data leaves native, explicit VR\n"
+        "little endian); other objects leave byte for byte.  An object that fails to\n"
+        "authenticate stops the export with the instance id and object key.\n"
+        "  --original           the archival bytes as imported, unmarked (the audit entry\n"
+        "                       says so; for migration and legal copies)\n"
         "\n"
         "With a teaching or research purpose (--purpose teaching|research, or a researcher's\n"
         "session) every instance leaves de-identified instead (PS3.15 Basic Profile, burned-in\n"
@@ -306,6 +310,7 @@ typedef struct export_args {
     const char *uid, *out;
     vault_sel sel;
     int nsel;
+    int original; /* --original: the archival bytes, unmarked */
     vault_deid_opts d;
 } export_args;
 
@@ -315,6 +320,10 @@ static int export_opt(int argc, char **argv, int *i, export_args *x)
     dv_errinfo ei;
     unsigned bits = (unsigned)x->d.options;
 
+    if (!strcmp(a, "--original")) {
+        x->original = 1;
+        return DV_EXIT_OK;
+    }
     if (!strcmp(a, "--study") || !strcmp(a, "--series") || !strcmp(a, "--instance")) {
         val = cli_opt_value("export", argc, argv, i);
         if (val)
@@ -407,7 +416,7 @@ int cmd_export(int argc, char **argv)
     else if (deid)
         e = vault_export_deid(v, &lc.ctx, x.sel, x.uid, &x.d, x.out, &dr, &ei);
     else
-        e = vault_export_dir(v, &lc.ctx, x.sel, x.uid, x.out, &n, &ei);
+        e = vault_export_dir(v, &lc.ctx, x.sel, x.uid, x.out, x.original, &n, &ei);
     vault_close(v);
     deid_pixels_cleanup();
     if (e) {

@@ -168,10 +168,11 @@ static int use_vault(vault *v, const vault_ctx *ctx, const vault_ctx *admin,
         return fail("find", e, &ei);
     printf("      imported %u files; find --patient-id %s (synthetic): %llu instances\n",
            in->nfiles, in->patient_id, (unsigned long long)n);
-    e = vault_export(v, ctx, VAULT_SEL_STUDY, in->study_uid, on_export, &x, &nexp, &ei);
+    e = vault_export_original(v, ctx, VAULT_SEL_STUDY, in->study_uid, on_export, &x, &nexp, &ei);
     if (e)
         return fail("export", e, &ei);
-    printf("      export --study: %llu files, %llu byte-identical to what was imported\n",
+    printf("      export --study --original: %llu files, %llu byte-identical to what was "
+           "imported\n",
            (unsigned long long)nexp, (unsigned long long)x.identical);
     memset(&cr, 0, sizeof(cr));
     e = vault_check(v, admin, 0, NULL, NULL, &cr, &ei);

@@ -186,10 +186,58 @@ dv_err vault_retrieve(vault *v, const vault_ctx *ctx, const vault_retrieve_req *
     return e;
 }
 
+/* Marked copies: each image leaves with the export's entry in its pixels. */
+typedef struct marking {
+    vault *v;
+    const vault_ctx *ctx;
+    vault_mark_state ms;
+    vault_object_fn fn;
+    void *cb;
+} marking;
+
+static dv_err mark_one(void *cb, const char *sop_uid, int64_t id, const uint8_t *p, size_t len,
+                       dv_errinfo *ei)
+{
+    marking *m = cb;
+    dv_buf out;
+    int marked = 0;
+    dv_err e;
+
+    dv_buf_init(&out, VAULT_IMPORT_MAX + ((size_t)1 << 30));
+    e = vault_mark_dicom(m->v, m->ctx, &m->ms, p, len, &out, &marked, ei);
+    if (e == DV_EUNSUPPORTED)
+        e = dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, ei->tag,
+                    "instance %lld cannot carry the watermark (%s); export --original takes the "
+                    "unmarked archival copy",
+                    (long long)id, ei->msg);
+    if (!e)
+        e = marked ? m->fn(m->cb, sop_uid, id, out.p, out.len, ei)
+                   : m->fn(m->cb, sop_uid, id, p, len, ei);
+    if (out.p)
+        sodium_memzero(out.p, out.len);
+    dv_buf_release(&out);
+    return e;
+}
+
 dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                     vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
 {
     vault_retrieve_req rq = {ACCESS_EXPORT, "export", NULL, sel, uid, 0};
+    marking m;
+
+    memset(&m, 0, sizeof(m));
+    m.v = v;
+    m.ctx = ctx;
+    m.fn = fn;
+    m.cb = cb;
+    return vault_retrieve(v, ctx, &rq, mark_one, &m, n, NULL, ei);
+}
+
+dv_err vault_export_original(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                             vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei)
+{
+    vault_retrieve_req rq = {ACCESS_EXPORT, "export", "original: the archival bytes, unmarked",
+                             sel,           uid,      0};
 
     return vault_retrieve(v, ctx, &rq, fn, cb, n, NULL, ei);
 }
@@ -229,7 +277,7 @@ static dv_err write_one(void *cb, const char *sop_uid, int64_t id, const uint8_t
 }
 
 dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
-                        const char *outdir, uint64_t *n, dv_errinfo *ei)
+                        const char *outdir, int original, uint64_t *n, dv_errinfo *ei)
 {
     dir_ctx d = {outdir};
     struct stat st;
@@ -239,5 +287,6 @@ dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const cha
                        strerror(errno));
     if (stat(outdir, &st) != 0 || !S_ISDIR(st.st_mode))
         return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "the output is not a folder");
-    return vault_export(v, ctx, sel, uid, write_one, &d, n, ei);
+    return original ? vault_export_original(v, ctx, sel, uid, write_one, &d, n, ei)
+                    : vault_export(v, ctx, sel, uid, write_one, &d, n, ei);
 }

@@ -188,19 +188,30 @@ dv_err vault_find(vault *v, const vault_ctx *ctx, const vault_query *q, vault_re
 
 typedef enum vault_sel { VAULT_SEL_STUDY = 1, VAULT_SEL_SERIES, VAULT_SEL_INSTANCE } vault_sel;
 
-/* Calls fn with the exact bytes imported, for each instance of the selection (one study,
- * series or instance given by its UID).  DV_ENOTFOUND when the UID is not stored; DV_ETAMPER
- * naming the instance id and object key when an object fails to authenticate. */
+/* Calls fn, for each instance of the selection (one study, series or instance given by its
+ * UID), with a marked copy: every image carries the forensic watermark of the export's audit
+ * entry in its stored bit depth (src/mark/; only the pixel values change, compressed pixel data
+ * leaves native), recorded by a "watermark" entry before the first copy leaves; objects without
+ * pixel data leave byte for byte.  DV_ENOTFOUND when the UID is not stored; DV_ETAMPER naming
+ * the instance id and object key when an object fails to authenticate; DV_EUNSUPPORTED for an
+ * image the mark cannot carry (e.g. 1- or 32-bit, palette). */
 typedef dv_err (*vault_object_fn)(void *cb, const char *sop_uid, int64_t instance_id,
                                   const uint8_t *p, size_t len, dv_errinfo *ei);
 dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
                     vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei) DV_WUR
     DV_NONNULL(1, 4, 5);
+/* The archival copy: the exact bytes imported, unmarked.  Gated and counted like any export;
+ * its audit entry says "original: the archival bytes, unmarked". */
+dv_err vault_export_original(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
+                             vault_object_fn fn, void *cb, uint64_t *n, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 4, 5);
 
 /* Exports the selection into the folder outdir (created 0700 when absent) as
- * <SOPInstanceUID>.dcm files, mode 0600, each written atomically. */
+ * <SOPInstanceUID>.dcm files, mode 0600, each written atomically: marked copies, or with
+ * original set the archival bytes. */
 dv_err vault_export_dir(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,
-                        const char *outdir, uint64_t *n, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 5);
+                        const char *outdir, int original, uint64_t *n, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 4, 5);
 
 /* ---- de-identified exports (teaching, research) ------------------------------------------ */
 

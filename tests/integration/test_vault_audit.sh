@@ -52,6 +52,7 @@ import 0 patient,study
 query 0 
 export 0 
 export 0 patient,study
+watermark 0 
 login-failed 4 
 login 0 
 shred 0 

@@ -88,7 +88,7 @@ python3 -c 'import json,sys; [print(r["StudyInstanceUID"]) for r in json.load(op
   "$TMP/studies.json" >"$TMP/studies"
 exp_fail=0
 while IFS= read -r uid; do
-  "$DV" export --study "$uid" -o "$TMP/out" >/dev/null 2>>"$TMP/export.err" || exp_fail=$((exp_fail + 1))
+  "$DV" export --original --study "$uid" -o "$TMP/out" >/dev/null 2>>"$TMP/export.err" || exp_fail=$((exp_fail + 1))
 done <"$TMP/studies"
 n_exp=$(find "$TMP/out" -type f | wc -l)
 check "every study exports ($(wc -l <"$TMP/studies") studies, $n_exp files)" test "$exp_fail" -eq 0
@@ -97,6 +97,26 @@ check "one exported file per imported instance" test "$n_exp" -eq "$imported"
 grep '^imported ' "$TMP/import.out" | sed 's/^imported //' | xargs -d '\n' sha256sum |
   awk '{print $1}' | sort >"$TMP/imp.sha"
 check "exported files equal the imported files byte for byte" cmp -s "$TMP/exp.sha" "$TMP/imp.sha"
+
+# ---- (2b) marked copies: what an ordinary export gives (the watermark in every image) ----------
+mk_fail=0 mk_unmarkable=0
+while IFS= read -r uid; do
+  if ! "$DV" export --study "$uid" -o "$TMP/marked" >/dev/null 2>"$TMP/m.err"; then
+    if grep -q 'cannot carry the watermark' "$TMP/m.err"; then
+      mk_unmarkable=$((mk_unmarkable + 1))
+    else
+      mk_fail=$((mk_fail + 1))
+      echo "# marked export of a study failed: $(head -c 200 "$TMP/m.err")"
+    fi
+  fi
+done <"$TMP/studies"
+n_mk=$(find "$TMP/marked" -type f 2>/dev/null | wc -l)
+echo "# marked export: $n_mk files; $mk_unmarkable studies refused as unmarkable (--original takes them)"
+check "a marked export either succeeds or names the image the mark cannot carry" test "$mk_fail" -eq 0
+check "most studies leave marked ($n_mk files)" test "$n_mk" -ge $((imported / 2))
+mk_bad=0
+for f in "$TMP"/marked/*.dcm; do dcmdump -q "$f" >/dev/null 2>&1 || mk_bad=$((mk_bad + 1)); done
+check "dcmdump reads every marked file" test "$mk_bad" -eq 0
 modes=$(find "$TMP/out" -type f ! -perm 0600 | wc -l)
 check "exported files are mode 0600" test "$modes" -eq 0
 dd_fail=0

@@ -31,7 +31,7 @@ verify_reported() {
   local out=$1 bad=0 n=0 path f i sop
   rm -rf "$TMP/exp"
   for s in $(seq 0 9); do
-    "$DV" export --study "$UIDP.2.$UIDS.$((100000 + s))" -o "$TMP/exp" >/dev/null 2>&1
+    "$DV" export --original --study "$UIDP.2.$UIDS.$((100000 + s))" -o "$TMP/exp" >/dev/null 2>&1
   done
   while IFS= read -r path; do
     f=$(basename "$path" .dcm)

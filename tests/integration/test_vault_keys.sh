@@ -35,7 +35,7 @@ check "it re-wrapped the 3 data keys" grep -q 'rotated: 3 data key' rot.out
 check "the new key differs from the old one" test "$(cat "$V.kek")" != "$(cat old.kek)"
 check "the new key file is mode 0600" test "$(stat -c %a "$V.kek")" = 600
 check "no .new file is left" test ! -e "$V.kek.new"
-"$DV" export --study "$CT_STUDY" -o exp1 >/dev/null 2>&1
+"$DV" export --original --study "$CT_STUDY" -o exp1 >/dev/null 2>&1
 check "export works after rotation, byte for byte" cmp -s "exp1/$(sop_of "$CT").dcm" "$CT"
 "$DV" check --key-file old.kek >/dev/null 2>err
 check "the saved old key file no longer opens the vault (exit 4)" test $? -eq 4
@@ -74,7 +74,7 @@ check "passphrase rotation exits 0 and re-wraps the data key" grep -q 'rotated: 
 check "the config holds a new salt" bash -c "! cmp -s v3.conf.old '$V3/dcmvault.conf'"
 "$DV" check --vault "$V3" --passphrase-env PASS_OLD >/dev/null 2>err3
 check "the old passphrase no longer opens the vault (exit 4)" test $? -eq 4
-"$DV" export --vault "$V3" --passphrase-env PASS_NEW --study "$CT_STUDY" -o exp3 >/dev/null 2>&1
+"$DV" export --original --vault "$V3" --passphrase-env PASS_NEW --study "$CT_STUDY" -o exp3 >/dev/null 2>&1
 check "the new passphrase exports byte for byte" cmp -s "exp3/$(sop_of "$CT").dcm" "$CT"
 "$DV" key rotate --vault "$V3" --passphrase-env PASS_NEW --new-key-file x.kek >/dev/null 2>&1
 check "a key file cannot be asked of a passphrase vault (usage or refusal)" test $? -ne 0

@@ -5,7 +5,9 @@
 # entry with its inclusion proof.  A technologist views a radiograph; the PNG is re-saved as a
 # JPEG of quality 50 and cropped (ImageMagick); the privacy officer's trace names the view entry
 # (user, purpose), the proof checks with `audit check-proof` and with an independent Python
-# verifier (hashlib); the view's log shows the "watermark" entry and the trace itself. A print
+# verifier (hashlib); the view's log shows the "watermark" entry and the trace itself.  An
+# exported DICOM file (only its pixel values changed), rendered by DCMTK, cropped and re-saved as
+# JPEG 50, traces to the export entry; export --original is the archival bytes.  A print
 # (page image pulled out of the PDF with pdfimages) and a share are traced to their entries;
 # an unmarked render of the same file gives nothing; a technologist may not trace.
 source "$(dirname "$0")/lib.sh"
@@ -73,6 +75,26 @@ as po trace clean.png --vault "$V" >c.out 2>&1
 check "an unmarked render of the same file: no mark (exit 1)" test $? -eq 1
 as tech trace leak.jpg --vault "$V" >tt.out 2>&1
 check "the technologist may not trace (exit 4)" test $? -eq 4
+
+# ---- the issue's end to end: an exported DICOM file, re-saved as JPEG 50 and cropped ------------
+as tech export --study "$STUDY" -o ex >ex.out 2>&1
+check "the technologist exports the study (exit 0)" test $? -eq 0
+EXF=ex/$SOP.dcm
+check "... a DICOM file dcmdump reads" dcmdump -q "$EXF"
+dcmdump +L "$IN" 2>/dev/null | grep -v 'PixelData' >in.dump
+dcmdump +L "$EXF" 2>/dev/null | grep -v 'PixelData' >ex.dump
+check "... with every element but the pixel data unchanged" cmp -s in.dump ex.dump
+check "... and marked: not the archival bytes" bash -c "! cmp -s '$IN' '$EXF'"
+dcmj2pnm --write-png "$EXF" ex.png >/dev/null 2>&1
+convert ex.png -crop 60%x60%+150+120 +repage -quality 50 ex_leak.jpg
+as po trace ex_leak.jpg --vault "$V" --proof-out eproof.txt --checkpoint-out ecp.txt >te.out 2>&1
+check "DCMTK's render of the export, cropped and re-saved as JPEG 50, traces (exit 0)" test $? -eq 0
+check "... to the technologist's export entry" grep -q '^audit entry .*export.*tech.*TREAT' te.out
+check "... and the proof verifies (independent verifier)" python3 "$PY" inclusion eproof.txt ecp.txt
+as tech export --study "$STUDY" --original -o orig >/dev/null 2>&1
+check "export --original gives the archival bytes" cmp -s "$IN" "orig/$SOP.dcm"
+events >ev2.json
+check "... and its audit entry says so" grep -q '"action":"export".*"detail":"original: the archival bytes, unmarked"' ev2.json
 
 # ---- print and share -----------------------------------------------------------------------------
 as tech print --study "$STUDY" -o film.pdf >p.out 2>&1
