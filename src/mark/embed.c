@@ -363,6 +363,12 @@ static void frame_range(const dcm_frame *fr, int32_t *lo, int32_t *hi)
     size_t n = (size_t)fr->pi.rows * fr->pi.cols;
     size_t i;
 
+    if (fr->pi.samples != 1 || (fr->pi.bits_alloc != 8 && fr->pi.bits_alloc != 16) ||
+        fr->len < n * (fr->pi.bits_alloc / 8)) { /* nothing this module can read: no range */
+        *lo = 0;
+        *hi = -1;
+        return;
+    }
     memset(&t, 0, sizeof(t));
     t.p = fr->data;
     t.mask = fr->pi.bits_stored >= 32 ? 0xFFFFFFFFu : (1u << fr->pi.bits_stored) - 1;

@@ -205,11 +205,15 @@ static dv_err mark_one(void *cb, const char *sop_uid, int64_t id, const uint8_t 
 
     dv_buf_init(&out, VAULT_IMPORT_MAX + ((size_t)1 << 30));
     e = vault_mark_dicom(m->v, m->ctx, &m->ms, p, len, &out, &marked, ei);
-    if (e == DV_EUNSUPPORTED)
+    if (e == DV_EUNSUPPORTED) {
+        char why[sizeof(ei->msg)];
+
+        (void)snprintf(why, sizeof(why), "%s", ei->msg);
         e = dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, ei->tag,
-                    "instance %lld cannot carry the watermark (%s); export --original takes the "
-                    "unmarked archival copy",
-                    (long long)id, ei->msg);
+                    "instance %lld cannot carry the watermark (%.160s); export --original takes "
+                    "the unmarked archival copy",
+                    (long long)id, why);
+    }
     if (!e)
         e = marked ? m->fn(m->cb, sop_uid, id, out.p, out.len, ei)
                    : m->fn(m->cb, sop_uid, id, p, len, ei);

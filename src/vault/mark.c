@@ -122,7 +122,7 @@ static dv_err mark_frames(const crypto_key *key, uint64_t payload, const dcm_fil
         }
         if (!e && fr.len != fsz)
             e = dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA, "frames differ in size");
-        if (!e && fr.pi.samples == 1) {
+        if (!e && fr.pi.samples == 1 && (fr.pi.bits_alloc == 8 || fr.pi.bits_alloc == 16)) {
             mark_window_of(&f->ds, &fr, &w);
             e = mark_embed_frame(key, payload, &fr, &w, NULL, ei);
         } else if (!e && fr.pi.samples == 3 && fr.pi.bits_alloc == 8) {
@@ -150,6 +150,17 @@ static dv_err mark_frames(const crypto_key *key, uint64_t payload, const dcm_fil
     return e;
 }
 
+/* An image the mark cannot carry: DV_EUNSUPPORTED, keeping what went wrong (ENOMEM stays). */
+static dv_err unmarkable(dv_err e, dv_errinfo *ei)
+{
+    char why[sizeof(ei->msg)];
+
+    if (e == DV_ENOMEM)
+        return e;
+    (void)snprintf(why, sizeof(why), "%s", ei->msg);
+    return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, ei->tag, "%.200s", why);
+}
+
 dv_err vault_mark_dicom(vault *v, const vault_ctx *ctx, vault_mark_state *ms, const uint8_t *p,
                         size_t len, dv_buf *out, int *marked, dv_errinfo *ei)
 {
@@ -163,9 +174,17 @@ dv_err vault_mark_dicom(vault *v, const vault_ctx *ctx, vault_mark_state *ms, co
 
     *marked = 0;
     e = dcm_parse(p, len, 0, NULL, &f, ei);
-    if (!e && dcm_pixinfo_get(&f->ds, &pi, NULL) == DV_ENOTFOUND) {
+    if (e)
+        return unmarkable(e, ei);
+    e = dcm_pixinfo_get(&f->ds, &pi, ei);
+    if (e == DV_ENOTFOUND) {
         dcm_file_free(f); /* not an image: it leaves as it is */
+        dv_errinfo_clear(ei);
         return DV_OK;
+    }
+    if (e) {
+        dcm_file_free(f);
+        return unmarkable(e, ei);
     }
     if (!e)
         e = mark_begin(v, ctx, ms, "exported files", ei);
@@ -174,6 +193,8 @@ dv_err vault_mark_dicom(vault *v, const vault_ctx *ctx, vault_mark_state *ms, co
     if (!e) {
         e = mark_frames(&key, ms->payload, f, &px, &pxlen, &pi, ei);
         crypto_key_wipe(&key);
+        if (e) /* a layout or stream the mark cannot carry */
+            e = unmarkable(e, ei);
     }
     if (!e)
         e = dcm_ds_set(f, &f->ds, DCM_TAG_PIXEL_DATA, pi.bits_alloc > 8 ? DCM_VR_OW : DCM_VR_OB, px,
