@@ -98,11 +98,14 @@ int main(int argc, char **argv)
         memcpy(work.data, fr.data, fr.len);
         t0 = now();
         c0 = cpu();
-        if (mark_embed_frame(&k, ev, &work, &w, &ms, &ei))
+        if (mark_embed_frame(&k, ev, &work, &w, NULL, &ei)) /* as the vault embeds */
             return 1;
         t[i] = now() - t0;
         c[i] = cpu() - c0;
     }
+    memcpy(work.data, fr.data, fr.len); /* once more with the statistics, not timed */
+    if (mark_embed_frame(&k, ev, &work, &w, &ms, &ei))
+        return 1;
     qsort(t, (size_t)reps, sizeof(double), cmp);
     qsort(c, (size_t)reps, sizeof(double), cmp);
     printf("embed_cpu_ms %.1f\n", 1e3 * c[(reps - 1) / 2]);
