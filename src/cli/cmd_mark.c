@@ -35,6 +35,7 @@ typedef struct mark_args {
     const char *keyfile;
     const char *overlay;
     const char *proof_out, *cp_out; /* trace --vault: where to write the proof and checkpoint */
+    const char *study;              /* trace --vault --study UID: the informed mode */
     uint64_t event;
     int has_event;
     int json;
@@ -61,7 +62,8 @@ static void usage_trace(FILE *f)
 {
     fprintf(f,
             "usage: dcmvault trace FILE --key-file K [--json]\n"
-            "       dcmvault trace FILE --vault DIR [--proof-out P] [--checkpoint-out C]\n"
+            "       dcmvault trace FILE --vault DIR [--study UID] [--proof-out P]\n"
+            "                      [--checkpoint-out C]\n"
             "\n"
             "Looks for the watermark in FILE (PNG, JPEG or DICOM; any crop, scale 0.5-2,\n"
             "small rotation, recompression) without the original, and prints the event\n"
@@ -72,8 +74,11 @@ static void usage_trace(FILE *f)
             "file as for every vault command) the vault's own mark key is used, and a mark found\n"
             "is resolved to its audit entry -- who, when, for what purpose, which study -- with\n"
             "the entry's inclusion proof against a checkpoint written now (check it with\n"
-            "`dcmvault audit check-proof --pubkey DIR/audit.vkey --checkpoint C P`).  The trace\n"
-            "itself is recorded on the audit log first.\n"
+            "`dcmvault audit check-proof --pubkey DIR/audit.vkey --checkpoint C P`).  With\n"
+            "--study, when blind decoding finds nothing, the informed mode tests only the audit\n"
+            "entries of that study's views, exports, prints and shares (a mark too damaged to\n"
+            "decode can still be recognised).  The trace itself is recorded on the audit log\n"
+            "first.\n"
             "\n"
             "exit codes: 0 found, 1 not found, 2 usage, 3 I/O (unreadable or undecodable file)\n");
 }
@@ -114,6 +119,11 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
             (!strcmp(s, "--vault") || !strcmp(s, "--passphrase-env") || !strcmp(s, "--purpose"))) {
             if (cli_vault_opt(cmd, &a->vo, argc, argv, &i) < 0)
                 return DV_EXIT_USAGE;
+        } else if (npos == 1 && !strcmp(s, "--study")) {
+            if (!v)
+                return bad_usage(cmd, "--study needs a UID", NULL);
+            a->study = v;
+            i++;
         } else if (npos == 1 && (!strcmp(s, "--proof-out") || !strcmp(s, "--checkpoint-out"))) {
             if (!v)
                 return bad_usage(cmd, "needs a file", s);
@@ -155,8 +165,8 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
     if (!a->keyfile && !a->vo.dir)
         return bad_usage(
             cmd, npos == 1 ? "missing --key-file K or --vault DIR" : "missing --key-file K", NULL);
-    if ((a->proof_out || a->cp_out) && !a->vo.dir)
-        return bad_usage(cmd, "--proof-out and --checkpoint-out go with --vault", NULL);
+    if ((a->proof_out || a->cp_out || a->study) && !a->vo.dir)
+        return bad_usage(cmd, "--study, --proof-out and --checkpoint-out go with --vault", NULL);
     if (npos == 2 && !a->has_event)
         return bad_usage(cmd, "missing --event N", NULL);
     return 0;
@@ -416,7 +426,7 @@ static int trace_vault(mark_args *a)
     }
     rc = cli_vault_session("trace", &a->vo, &v, &lc);
     if (!rc) {
-        e = vault_trace(v, &lc.ctx, &im, &res, &ei);
+        e = vault_trace(v, &lc.ctx, &im, a->study, &res, &ei);
         vault_close(v);
         cli_session_wipe(&lc);
         if (!e)
@@ -428,6 +438,10 @@ static int trace_vault(mark_args *a)
             rc = cli_exit_code(e);
         } else {
             print_result(a, &res.mark);
+            if (res.informed && !a->json)
+                printf("informed mode: blind decoding found nothing; %zu access entries of the "
+                       "study tested\n",
+                       res.candidates);
             if (res.in_log && !a->json)
                 printf("audit entry %s\n%.*s", res.entry, (int)res.proof.len,
                        (const char *)res.proof.p);

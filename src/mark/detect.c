@@ -25,6 +25,9 @@ typedef struct detector {
     float *fre, *fim, *fcnt; /* tile-sized work buffers */
     float tmp[2 * MARK_TILE];
     uint32_t nhyp;
+    const uint64_t *cand; /* informed mode: the only payloads tested (NULL: blind decoding) */
+    size_t ncand;
+    uint32_t ngeom;
 } detector;
 
 static dv_err whiten(detector *d, double s)
@@ -168,6 +171,38 @@ static void soft_bits(const detector *d, const float *f, uint32_t off, int pol,
         soft[i] = (float)(acc[i] / e);
 }
 
+/* Informed mode: the soft values against each candidate's codeword.  Under no mark (or another
+ * payload) the normalised correlation is about N(0, 1); the false-positive probability counts
+ * every candidate, geometry and polarity. */
+static void informed(const detector *d, const float soft[MARK_CODED_BITS], mark_result *r)
+{
+    uint8_t coded[MARK_CODED_BITS];
+    double best_t = -INFINITY, t, p;
+    size_t k;
+    uint32_t i, errs = 0;
+
+    for (k = 0; k < d->ncand; k++) {
+        mark_code_encode(d->cand[k], d->lay.crc_mask, coded);
+        t = 0;
+        for (i = 0; i < MARK_CODED_BITS; i++)
+            t += coded[i] ? soft[i] : -soft[i];
+        t /= sqrt((double)MARK_CODED_BITS);
+        if (t > best_t) {
+            best_t = t;
+            r->payload = d->cand[k];
+        }
+    }
+    mark_code_encode(r->payload, d->lay.crc_mask, coded);
+    for (i = 0; i < MARK_CODED_BITS; i++)
+        errs += (soft[i] > 0) != (coded[i] != 0);
+    p = (double)d->ncand * d->ngeom * 2 * mark_q(best_t);
+    r->fp_probability = p < 1 ? p : 1;
+    r->bit_errors = errs;
+    r->hypotheses =
+        (uint32_t)(d->ncand * d->ngeom * 2 < UINT32_MAX ? d->ncand * d->ngeom * 2 : UINT32_MAX);
+    r->found = best_t > 0 && r->fp_probability < MARK_FP_MAX;
+}
+
 static dv_err try_geometry(detector *d, const mark_geom *g, mark_result *best)
 {
     float *fold_copy = d->fcnt; /* fcnt is free after fold() */
@@ -187,10 +222,14 @@ static dv_err try_geometry(detector *d, const mark_geom *g, mark_result *best)
     memset(&r, 0, sizeof(r));
     soft_bits(d, fold_copy, off, pol, soft);
     r.sync_z = z;
-    r.fp_probability = (double)d->nhyp * mark_q(z) / 16777216.0;
-    r.found = mark_code_decode(soft, d->lay.crc_mask, &r.payload, &r.bit_errors) &&
-              r.fp_probability < MARK_FP_MAX;
-    r.hypotheses = d->nhyp;
+    if (d->ncand) {
+        informed(d, soft, &r);
+    } else {
+        r.fp_probability = (double)d->nhyp * mark_q(z) / 16777216.0;
+        r.found = mark_code_decode(soft, d->lay.crc_mask, &r.payload, &r.bit_errors) &&
+                  r.fp_probability < MARK_FP_MAX;
+        r.hypotheses = d->nhyp;
+    }
     r.scale = g->scale;
     r.angle_deg = g->angle_deg;
     memcpy(r.a, g->fwd, sizeof(r.a));
@@ -199,7 +238,8 @@ static dv_err try_geometry(detector *d, const mark_geom *g, mark_result *best)
     r.inverted = pol < 0;
     if (!r.found)
         r.payload = 0;
-    if (r.found || (!best->found && r.sync_z > best->sync_z))
+    if (r.found || (!best->found &&
+                    (d->ncand ? r.fp_probability < best->fp_probability : r.sync_z > best->sync_z)))
         *best = r;
     return DV_OK;
 }
@@ -228,6 +268,7 @@ static dv_err run(detector *d, mark_result *res, dv_errinfo *ei)
     if (e)
         return e;
     d->nhyp = (uint32_t)((size_t)ng * 2 * MARK_TT);
+    d->ngeom = ng;
     for (i = 0; i < ng && !res->found; i++) {
         e = try_geometry(d, &g[i], res);
         if (e)
@@ -263,8 +304,8 @@ static float *normalised(const float *px, size_t n, dv_errinfo *ei, dv_err *e)
     return img;
 }
 
-dv_err mark_detect(const crypto_key *key, const float *px, uint32_t w, uint32_t h, mark_result *res,
-                   dv_errinfo *ei)
+static dv_err detect(const crypto_key *key, const float *px, uint32_t w, uint32_t h,
+                     const uint64_t *cand, size_t ncand, mark_result *res, dv_errinfo *ei)
 {
     detector d;
     size_t n = (size_t)w * h;
@@ -283,6 +324,8 @@ dv_err mark_detect(const crypto_key *key, const float *px, uint32_t w, uint32_t 
     memset(&d, 0, sizeof(d));
     d.w = w;
     d.h = h;
+    d.cand = cand;
+    d.ncand = cand ? ncand : 0;
     e = mark_layout_make(key, &d.lay, ei);
     if (e)
         return e;
@@ -314,8 +357,14 @@ dv_err mark_detect(const crypto_key *key, const float *px, uint32_t w, uint32_t 
     return e;
 }
 
-dv_err mark_detect_image(const crypto_key *key, const render_image *im, mark_result *res,
-                         dv_errinfo *ei)
+dv_err mark_detect(const crypto_key *key, const float *px, uint32_t w, uint32_t h, mark_result *res,
+                   dv_errinfo *ei)
+{
+    return detect(key, px, w, h, NULL, 0, res, ei);
+}
+
+static dv_err detect_image(const crypto_key *key, const render_image *im, const uint64_t *cand,
+                           size_t ncand, mark_result *res, dv_errinfo *ei)
 {
     size_t n = (size_t)im->width * im->height;
     float *px;
@@ -336,7 +385,25 @@ dv_err mark_detect_image(const crypto_key *key, const render_image *im, mark_res
         const uint8_t *p = im->pixels + i * im->channels;
         px[i] = im->channels == 1 ? p[0] : .299f * p[0] + .587f * p[1] + .114f * p[2];
     }
-    e = mark_detect(key, px, im->width, im->height, res, ei);
+    e = detect(key, px, im->width, im->height, cand, ncand, res, ei);
     free(px);
     return e;
+}
+
+dv_err mark_detect_image(const crypto_key *key, const render_image *im, mark_result *res,
+                         dv_errinfo *ei)
+{
+    return detect_image(key, im, NULL, 0, res, ei);
+}
+
+dv_err mark_detect_image_candidates(const crypto_key *key, const render_image *im,
+                                    const uint64_t *cand, size_t ncand, mark_result *res,
+                                    dv_errinfo *ei)
+{
+    if (!ncand) {
+        memset(res, 0, sizeof(*res));
+        res->fp_probability = 1;
+        return DV_OK;
+    }
+    return detect_image(key, im, cand, ncand, res, ei);
 }

@@ -128,6 +128,15 @@ dv_err mark_detect(const crypto_key *key, const float *px, uint32_t w, uint32_t 
 dv_err mark_detect_image(const crypto_key *key, const render_image *im, mark_result *res,
                          dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3);
 
+/* Informed detection: only the ncand candidate payloads are tested (e.g. the audit entries of
+ * one study's accesses), each against the soft values of every geometry the blind search
+ * finds, by normalised correlation with its codeword; the false-positive probability counts
+ * every candidate, geometry and polarity.  Finds marks too damaged for blind decoding (no CRC
+ * needed).  ncand 0: nothing found. */
+dv_err mark_detect_image_candidates(const crypto_key *key, const render_image *im,
+                                    const uint64_t *cand, size_t ncand, mark_result *res,
+                                    dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 5);
+
 /* ---- image files (for trace and mark on PNG/JPEG) ----------------------------------------- */
 
 typedef enum mark_imgtype { MARK_IMG_UNKNOWN = 0, MARK_IMG_PNG, MARK_IMG_JPEG } mark_imgtype;

@@ -263,25 +263,101 @@ static dv_err trace_entry(vault *v, uint64_t seq, vault_trace_res *res, dv_errin
     return e;
 }
 
-dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, vault_trace_res *res,
-                   dv_errinfo *ei)
+#define TRACE_MAX_CANDIDATES 1000000u
+
+/* The informed mode's candidates: the entries of the study's accesses that leave a copy (view,
+ * export, print, share) -- the payloads its marks can carry. */
+static dv_err study_events(vault *v, const char *study_uid, uint64_t **out, size_t *n,
+                           dv_errinfo *ei)
 {
-    char detail[96];
+    uint8_t bi[INDEX_BI_BYTES], ps[AUDIT_PSEUDONYM_BYTES];
+    char dir[VAULT_PATH_MAX];
+    audit_reader *r = NULL;
+    audit_record rec;
+    uint64_t seq, size, *c = NULL, *nc;
+    size_t cap = 0, k;
+    dv_err e;
+
+    *out = NULL;
+    *n = 0;
+    vault_blind(v, "study-uid", study_uid, bi);
+    vault_audit_pseudonym(v, "audit-study", bi, ps);
+    e = vault_path(dir, sizeof(dir), v->dir, "audit")
+            ? dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "vault path too long")
+            : audit_reader_open(dir, &r, ei);
+    size = e ? 0 : audit_reader_size(r);
+    for (seq = 0; !e && seq < size && *n < TRACE_MAX_CANDIDATES; seq++) {
+        e = audit_reader_get(r, seq, &rec, ei);
+        if (e || (rec.action != AUDIT_ACT_VIEW && rec.action != AUDIT_ACT_EXPORT &&
+                  rec.action != AUDIT_ACT_PRINT && rec.action != AUDIT_ACT_SHARE))
+            continue;
+        for (k = 0; k < rec.nobjects; k++)
+            if (rec.objects[k].type == AUDIT_OBJ_STUDY &&
+                !memcmp(rec.objects[k].pseudonym, ps, sizeof(ps)))
+                break;
+        if (k == rec.nobjects)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            nc = realloc(c, cap * sizeof(*c));
+            if (!nc) {
+                e = dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+                break;
+            }
+            c = nc;
+        }
+        c[(*n)++] = seq;
+    }
+    audit_reader_close(r);
+    if (e) {
+        free(c);
+        *n = 0;
+        return e;
+    }
+    *out = c;
+    return DV_OK;
+}
+
+/* Blind first; with a study, the informed mode when blind finds nothing. */
+static dv_err trace_detect(vault *v, const render_image *im, const char *study_uid,
+                           vault_trace_res *res, dv_errinfo *ei)
+{
+    uint64_t *cand = NULL;
+    size_t ncand = 0;
     crypto_key key;
+    dv_err e = vault_mark_key(v, &key);
+
+    if (!e)
+        e = mark_detect_image(&key, im, &res->mark, ei);
+    if (!e && !res->mark.found && study_uid) {
+        e = study_events(v, study_uid, &cand, &ncand, ei);
+        if (!e && ncand)
+            e = mark_detect_image_candidates(&key, im, cand, ncand, &res->mark, ei);
+        res->informed = 1;
+        res->candidates = ncand;
+        free(cand);
+    }
+    crypto_key_wipe(&key);
+    return e;
+}
+
+dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const char *study_uid,
+                   vault_trace_res *res, dv_errinfo *ei)
+{
+    char detail[128];
     dv_err e = vault_gate(v, ctx, ACCESS_AUDIT, NULL, ei); /* the privacy officer's */
 
     res->in_log = 0;
+    res->informed = 0;
+    res->candidates = 0;
     res->entry[0] = '\0';
     if (!e)
-        e = vault_mark_key(v, &key);
-    if (e)
-        return e;
-    e = mark_detect_image(&key, im, &res->mark, ei);
-    crypto_key_wipe(&key);
+        e = trace_detect(v, im, study_uid, res, ei);
     if (e)
         return e;
     if (res->mark.found)
-        (void)snprintf(detail, sizeof(detail), "trace: mark of entry %llu found (p %.1e)",
+        (void)snprintf(detail, sizeof(detail), "trace%s: mark of entry %llu found (p %.1e)",
+                       res->informed ? " (informed, one study's accesses)" : "",
                        (unsigned long long)res->mark.payload, res->mark.fp_probability);
     else
         (void)snprintf(detail, sizeof(detail), "trace: no mark found");

@@ -281,7 +281,9 @@ dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const va
 /* ---- trace -------------------------------------------------------------------------------- */
 
 typedef struct vault_trace_res {
-    mark_result mark;  /* what blind detection found */
+    mark_result mark;  /* what detection found */
+    int informed;      /* blind found nothing; the study's access entries were tested */
+    size_t candidates; /* how many (informed mode) */
     int in_log;        /* the mark names an entry of this vault's log (below) */
     char entry[1200];  /* that entry, one line of text (audit show's format) */
     dv_buf proof;      /* its RFC 9162 inclusion proof as text (caller inits and releases) */
@@ -289,12 +291,14 @@ typedef struct vault_trace_res {
 } vault_trace_res;
 
 /* From a leaked picture to the access that released it: blind detection with the vault's mark
- * key, then the audit entry it names and its inclusion proof against a checkpoint written now.
- * For the privacy officer (the audit permission); the trace is itself on the audit log
- * ("audit-read", naming the entry found) before anything is returned.  DV_ENOTFOUND when the
- * mark names an entry this log does not have. */
-dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, vault_trace_res *res,
-                   dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+ * key -- and, when that finds nothing and study_uid is given, the informed mode: only the
+ * audit entries of that study's view/export/print/share accesses are tested as payloads
+ * (mark_detect_image_candidates) -- then the audit entry found and its inclusion proof against
+ * a checkpoint written now.  For the privacy officer (the audit permission); the trace is
+ * itself on the audit log ("audit-read", naming the entry found) before anything is returned.
+ * DV_ENOTFOUND when the mark names an entry this log does not have. */
+dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const char *study_uid,
+                   vault_trace_res *res, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 5);
 
 /* ---- print and films ------------------------------------------------------------------------ */
 

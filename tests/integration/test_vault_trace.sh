@@ -9,7 +9,9 @@
 # exported DICOM file (only its pixel values changed), rendered by DCMTK, cropped and re-saved as
 # JPEG 50, traces to the export entry; export --original is the archival bytes.  A print
 # (page image pulled out of the PDF with pdfimages) and a share are traced to their entries;
-# an unmarked render of the same file gives nothing; a technologist may not trace.
+# with --study the informed mode finds a view blind decoding cannot read under heavy noise;
+# an unmarked render of the same file gives nothing, blind or informed; a technologist may not
+# trace.
 source "$(dirname "$0")/lib.sh"
 if [ ! -x "$DV" ]; then
   fail "no binary at $DV (make build/asan/dcmvault)"
@@ -69,10 +71,30 @@ check "... and with an independent verifier (hashlib)" python3 "$PY" inclusion p
 check "the false-positive probability is printed and below 1e-9" \
   python3 -c 'import re,sys; m=re.search(r"false-positive probability ([0-9.e+-]+)", open(sys.argv[1]).read()); sys.exit(0 if m and float(m.group(1)) < 1e-9 else 1)' t.out
 
+# ---- the informed mode: too much noise for blind decoding, but one study's entries are few ------
+seq_view=$seq
+helped=0 wrong=0
+for L in 3 4 5; do
+  convert -seed 7 v/view-0001.png -attenuate $L +noise Gaussian -quality 60 noisy$L.jpg
+  as po trace noisy$L.jpg --vault "$V" >nb$L.out 2>&1
+  b=$?
+  as po trace noisy$L.jpg --vault "$V" --study "$STUDY" >ni$L.out 2>&1
+  i=$?
+  echo "# noise $L: blind exit $b, informed exit $i"
+  [ "$b" -ne 0 ] && [ "$i" -eq 0 ] && helped=$((helped + 1))
+  [ "$i" -eq 0 ] && ! grep -q "^event $seq_view$" ni$L.out && wrong=$((wrong + 1))
+done
+check "with --study, noise that defeats blind decoding still names the view ($helped of 3 levels)" \
+  test "$helped" -ge 1
+check "... and the informed mode never names another entry" test "$wrong" -eq 0
+check "... saying it tested the study's access entries" grep -lq 'informed mode' ni3.out ni4.out ni5.out
+
 # ---- nothing in an unmarked picture; only the privacy officer traces ------------------------------
 "$DV_BIN" render "$IN" -o clean.png >/dev/null 2>&1
 as po trace clean.png --vault "$V" >c.out 2>&1
 check "an unmarked render of the same file: no mark (exit 1)" test $? -eq 1
+as po trace clean.png --vault "$V" --study "$STUDY" >ci.out 2>&1
+check "... nor with the informed mode (exit 1)" test $? -eq 1
 as tech trace leak.jpg --vault "$V" >tt.out 2>&1
 check "the technologist may not trace (exit 4)" test $? -eq 4
 

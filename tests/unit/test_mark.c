@@ -305,6 +305,54 @@ static void test_gray8_embed_detect(void **state)
     render_image_release(&im);
 }
 
+#define CROP  384
+#define SIGMA 24.0
+
+/* The informed mode: heavy noise defeats blind decoding, but testing a few candidates (the
+ * entries of one study's accesses) still finds the right one, and only that one. */
+static void test_informed_candidates(void **state)
+{
+    static const uint64_t with[] = {17, 4242, 99, 123456789};
+    static const uint64_t without[] = {17, 99, 123456789, 4243};
+    render_image full = {0}, im = {0};
+    mark_result r;
+    crypto_key k;
+    dv_errinfo ei;
+    size_t i, n;
+    double v;
+    (void)state;
+
+    render_xr(&full, 1024);
+    key_of(&k, 5);
+    assert_int_equal(mark_embed_gray8(&k, 4242, &full, NULL, &ei), DV_OK);
+    /* a CROP x CROP piece of it, with Gaussian noise of SIGMA grey levels */
+    im.width = im.height = CROP;
+    im.channels = 1;
+    im.pixels = malloc((size_t)CROP * CROP);
+    assert_non_null(im.pixels);
+    n = (size_t)CROP * CROP;
+    rng_state = 0x5eed5eed5eedull;
+    for (i = 0; i < n; i++) {
+        v = full.pixels[(i / CROP + 300) * full.width + i % CROP + 300] + SIGMA * gauss();
+        im.pixels[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrint(v));
+    }
+    render_image_release(&full);
+    assert_int_equal(mark_detect_image(&k, &im, &r, &ei), DV_OK);
+    assert_false(r.found); /* blind decoding gives up */
+    assert_int_equal(mark_detect_image_candidates(&k, &im, with, 4, &r, &ei), DV_OK);
+    assert_true(r.found);
+    assert_true(r.payload == 4242);
+    assert_true(r.fp_probability < MARK_FP_MAX);
+    assert_int_equal(mark_detect_image_candidates(&k, &im, without, 4, &r, &ei), DV_OK);
+    assert_false(r.found);
+    assert_int_equal(mark_detect_image_candidates(&k, &im, with, 0, &r, &ei), DV_OK);
+    assert_false(r.found);
+    key_of(&k, 6); /* another key: nothing, whatever the candidates */
+    assert_int_equal(mark_detect_image_candidates(&k, &im, with, 4, &r, &ei), DV_OK);
+    assert_false(r.found);
+    render_image_release(&im);
+}
+
 static void test_rgb_flat_and_limits(void **state)
 {
     render_image im = {0};
@@ -391,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_code_wrong_mask_and_noise),
         cmocka_unit_test(test_frame_embed_detect),
         cmocka_unit_test(test_gray8_embed_detect),
+        cmocka_unit_test(test_informed_candidates),
         cmocka_unit_test(test_rgb_flat_and_limits),
         cmocka_unit_test(test_imgio_and_overlay),
     };
