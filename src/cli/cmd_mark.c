@@ -438,6 +438,10 @@ static int trace_vault(mark_args *a)
             rc = cli_exit_code(e);
         } else {
             print_result(a, &res.mark);
+            if (res.searched && !a->json)
+                printf("perceptual search: %zu stored images compared, the closest %u bits of 64 "
+                       "away\n",
+                       res.searched, res.phash_distance);
             if (res.informed && !a->json)
                 printf("informed mode: blind decoding found nothing; %zu access entries of the "
                        "study tested\n",

@@ -137,6 +137,14 @@ dv_err mark_detect_image_candidates(const crypto_key *key, const render_image *i
                                     const uint64_t *cand, size_t ncand, mark_result *res,
                                     dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 5);
 
+/* ---- finding the original: a perceptual hash ---------------------------------------------- */
+
+/* 64-bit perceptual hash of an 8-bit gray or RGB image (DCT of a 32 x 32 reduction).  -1 for an
+ * empty or invalid image. */
+int mark_phash(const render_image *im, uint64_t *out) DV_NONNULL(1, 2);
+/* Bits that differ (0 .. 64): about 0-10 for copies of one image, about 32 for unrelated ones. */
+unsigned mark_phash_distance(uint64_t a, uint64_t b);
+
 /* ---- image files (for trace and mark on PNG/JPEG) ----------------------------------------- */
 
 typedef enum mark_imgtype { MARK_IMG_UNKNOWN = 0, MARK_IMG_PNG, MARK_IMG_JPEG } mark_imgtype;

@@ -8,6 +8,7 @@
  * derived from the vault's pseudonym key ("watermark"): only the vault can embed, read or
  * forge it.  Masters are never marked; only the rendered copy is.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,10 +268,9 @@ static dv_err trace_entry(vault *v, uint64_t seq, vault_trace_res *res, dv_errin
 
 /* The informed mode's candidates: the entries of the study's accesses that leave a copy (view,
  * export, print, share) -- the payloads its marks can carry. */
-static dv_err study_events(vault *v, const char *study_uid, uint64_t **out, size_t *n,
-                           dv_errinfo *ei)
+static dv_err study_events(vault *v, const uint8_t *bi, uint64_t **out, size_t *n, dv_errinfo *ei)
 {
-    uint8_t bi[INDEX_BI_BYTES], ps[AUDIT_PSEUDONYM_BYTES];
+    uint8_t ps[AUDIT_PSEUDONYM_BYTES];
     char dir[VAULT_PATH_MAX];
     audit_reader *r = NULL;
     audit_record rec;
@@ -280,7 +280,6 @@ static dv_err study_events(vault *v, const char *study_uid, uint64_t **out, size
 
     *out = NULL;
     *n = 0;
-    vault_blind(v, "study-uid", study_uid, bi);
     vault_audit_pseudonym(v, "audit-study", bi, ps);
     e = vault_path(dir, sizeof(dir), v->dir, "audit")
             ? dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "vault path too long")
@@ -318,19 +317,140 @@ static dv_err study_events(vault *v, const char *study_uid, uint64_t **out, size
     return DV_OK;
 }
 
-/* Blind first; with a study, the informed mode when blind finds nothing. */
+/* ---- the perceptual search: which stored image does the leak show? ---- */
+
+#define PHASH_MATCH  12       /* bits of 64: copies of one image differ by fewer */
+#define PHASH_MAX_IN 1000000u /* instances looked at, at most */
+
+typedef struct ph_ref {
+    int64_t study_id, instance_id;
+    char key[INDEX_KEY_LEN + 1];
+    uint8_t study_bi[INDEX_BI_BYTES];
+    uint8_t dek[INDEX_DEK_MAX];
+    size_t dek_len;
+} ph_ref;
+
+typedef struct ph_list {
+    ph_ref *r;
+    size_t n, cap;
+} ph_list;
+
+static dv_err keep_ref(void *cb, const index_row *row)
+{
+    ph_list *l = cb;
+    ph_ref *r;
+
+    if (l->n >= PHASH_MAX_IN)
+        return DV_OK;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        ph_ref *nr = realloc(l->r, cap * sizeof(*nr));
+
+        if (!nr)
+            return DV_ENOMEM;
+        l->r = nr;
+        l->cap = cap;
+    }
+    r = &l->r[l->n++];
+    r->study_id = row->study_id;
+    r->instance_id = row->instance_id;
+    memcpy(r->key, row->object_key, sizeof(r->key));
+    memcpy(r->study_bi, row->study_bi, INDEX_BI_BYTES);
+    memcpy(r->dek, row->dek_wrapped, row->dek_len);
+    r->dek_len = row->dek_len;
+    return DV_OK;
+}
+
+/* The perceptual hash of one stored instance's first frame (default rendering); -1 when it
+ * is not an image. */
+static int stored_phash(vault *v, const ph_ref *r, uint64_t *h)
+{
+    index_row row;
+    crypto_key dek;
+    render_image im = {0};
+    dcm_file *f = NULL;
+    dv_buf pt;
+    int rc = -1;
+
+    memset(&row, 0, sizeof(row));
+    row.study_id = r->study_id;
+    memcpy(row.study_bi, r->study_bi, INDEX_BI_BYTES);
+    memcpy(row.dek_wrapped, r->dek, r->dek_len);
+    row.dek_len = r->dek_len;
+    dv_buf_init(&pt, VAULT_IMPORT_MAX);
+    if (vault_study_dek(v, &row, &dek, NULL) == DV_OK) {
+        if (vault_object_open(v, &dek, r->instance_id, r->key, &pt, NULL) == DV_OK &&
+            dcm_parse(pt.p, pt.len, 0, NULL, &f, NULL) == DV_OK &&
+            render_frame(f, 0, NULL, &im, NULL) == DV_OK)
+            rc = mark_phash(&im, h);
+        crypto_key_wipe(&dek);
+    }
+    render_image_release(&im);
+    dcm_file_free(f);
+    if (pt.p)
+        sodium_memzero(pt.p, pt.len);
+    dv_buf_release(&pt);
+    return rc;
+}
+
+/* The study whose image looks most like the leak, when one is close enough. */
+static dv_err find_study(vault *v, const render_image *leak, uint8_t bi[INDEX_BI_BYTES], int *found,
+                         vault_trace_res *res, dv_errinfo *ei)
+{
+    index_query q;
+    ph_list l = {NULL, 0, 0};
+    uint64_t lh, h;
+    unsigned best = 65, d;
+    size_t i;
+    dv_err e;
+
+    *found = 0;
+    if (mark_phash(leak, &lh) != 0)
+        return DV_OK;
+    memset(&q, 0, sizeof(q));
+    q.level = INDEX_LEVEL_INSTANCE;
+    e = index_find(v->db, &q, keep_ref, &l, NULL, ei);
+    for (i = 0; !e && i < l.n; i++) {
+        if (stored_phash(v, &l.r[i], &h) != 0)
+            continue;
+        res->searched++;
+        d = mark_phash_distance(lh, h);
+        if (d < best) {
+            best = d;
+            memcpy(bi, l.r[i].study_bi, INDEX_BI_BYTES);
+        }
+    }
+    if (l.r)
+        sodium_memzero(l.r, l.cap * sizeof(*l.r));
+    free(l.r);
+    res->phash_distance = best;
+    *found = !e && best <= PHASH_MATCH;
+    return e;
+}
+
+/* Blind first; then the informed mode on the named study, or on the study the perceptual
+ * search finds. */
 static dv_err trace_detect(vault *v, const render_image *im, const char *study_uid,
                            vault_trace_res *res, dv_errinfo *ei)
 {
+    uint8_t bi[INDEX_BI_BYTES];
     uint64_t *cand = NULL;
     size_t ncand = 0;
     crypto_key key;
+    int have = 0;
     dv_err e = vault_mark_key(v, &key);
 
     if (!e)
         e = mark_detect_image(&key, im, &res->mark, ei);
     if (!e && !res->mark.found && study_uid) {
-        e = study_events(v, study_uid, &cand, &ncand, ei);
+        vault_blind(v, "study-uid", study_uid, bi);
+        have = 1;
+    } else if (!e && !res->mark.found) {
+        e = find_study(v, im, bi, &have, res, ei);
+        res->by_phash = have;
+    }
+    if (!e && have) {
+        e = study_events(v, bi, &cand, &ncand, ei);
         if (!e && ncand)
             e = mark_detect_image_candidates(&key, im, cand, ncand, &res->mark, ei);
         res->informed = 1;
@@ -350,6 +470,9 @@ dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const
     res->in_log = 0;
     res->informed = 0;
     res->candidates = 0;
+    res->by_phash = 0;
+    res->searched = 0;
+    res->phash_distance = 65;
     res->entry[0] = '\0';
     if (!e)
         e = trace_detect(v, im, study_uid, res, ei);
@@ -357,7 +480,9 @@ dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const
         return e;
     if (res->mark.found)
         (void)snprintf(detail, sizeof(detail), "trace%s: mark of entry %llu found (p %.1e)",
-                       res->informed ? " (informed, one study's accesses)" : "",
+                       !res->informed  ? ""
+                       : res->by_phash ? " (informed; study found by perceptual hash)"
+                                       : " (informed, one study's accesses)",
                        (unsigned long long)res->mark.payload, res->mark.fp_probability);
     else
         (void)snprintf(detail, sizeof(detail), "trace: no mark found");

@@ -281,20 +281,25 @@ dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const va
 /* ---- trace -------------------------------------------------------------------------------- */
 
 typedef struct vault_trace_res {
-    mark_result mark;  /* what detection found */
-    int informed;      /* blind found nothing; the study's access entries were tested */
-    size_t candidates; /* how many (informed mode) */
-    int in_log;        /* the mark names an entry of this vault's log (below) */
-    char entry[1200];  /* that entry, one line of text (audit show's format) */
-    dv_buf proof;      /* its RFC 9162 inclusion proof as text (caller inits and releases) */
+    mark_result mark;        /* what detection found */
+    int informed;            /* blind found nothing; the study's access entries were tested */
+    size_t candidates;       /* how many (informed mode) */
+    int by_phash;            /* the study was found by the perceptual search (no --study) */
+    size_t searched;         /* stored images compared by the perceptual search */
+    unsigned phash_distance; /* bits of 64 between the leak and the closest stored image */
+    int in_log;              /* the mark names an entry of this vault's log (below) */
+    char entry[1200];        /* that entry, one line of text (audit show's format) */
+    dv_buf proof;            /* its RFC 9162 inclusion proof as text (caller inits and releases) */
     dv_buf checkpoint; /* the signed checkpoint the proof is against (caller inits, releases) */
 } vault_trace_res;
 
 /* From a leaked picture to the access that released it: blind detection with the vault's mark
- * key -- and, when that finds nothing and study_uid is given, the informed mode: only the
- * audit entries of that study's view/export/print/share accesses are tested as payloads
- * (mark_detect_image_candidates) -- then the audit entry found and its inclusion proof against
- * a checkpoint written now.  For the privacy officer (the audit permission); the trace is
+ * key -- and, when that finds nothing, the informed mode: only the audit entries of one study's
+ * view/export/print/share accesses are tested as payloads (mark_detect_image_candidates); the
+ * study is study_uid, or (NULL) the one holding the stored image whose perceptual hash is
+ * closest to the leak's (every stored image's first frame is rendered and hashed: slow on a
+ * large vault) -- then the audit entry found and its inclusion proof against a checkpoint
+ * written now.  For the privacy officer (the audit permission); the trace is
  * itself on the audit log ("audit-read", naming the entry found) before anything is returned.
  * DV_ENOTFOUND when the mark names an entry this log does not have. */
 dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const char *study_uid,

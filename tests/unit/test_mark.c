@@ -305,6 +305,43 @@ static void test_gray8_embed_detect(void **state)
     render_image_release(&im);
 }
 
+/* The perceptual hash: a noisy, half-size copy stays close; another image is far. */
+static void test_phash(void **state)
+{
+    render_image im = {0}, half = {0}, other = {0}, bad = {0};
+    uint64_t h, hh, ho;
+    uint32_t x, y;
+    double v;
+    (void)state;
+
+    render_xr(&im, 512);
+    half.width = half.height = 256;
+    half.channels = 1;
+    half.pixels = malloc(256 * 256);
+    other = half;
+    other.pixels = malloc(256 * 256);
+    assert_non_null(half.pixels);
+    assert_non_null(other.pixels);
+    rng_state = 0x7777ull;
+    for (y = 0; y < 256; y++)
+        for (x = 0; x < 256; x++) {
+            v = (im.pixels[2 * y * 512 + 2 * x] + im.pixels[2 * y * 512 + 2 * x + 1]) / 2.0 +
+                6.0 * gauss();
+            half.pixels[y * 256 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrint(v));
+            other.pixels[y * 256 + x] = im.pixels[(2 * x) * 512 + 2 * y]; /* transposed */
+        }
+    assert_int_equal(mark_phash(&im, &h), 0);
+    assert_int_equal(mark_phash(&half, &hh), 0);
+    assert_int_equal(mark_phash(&other, &ho), 0);
+    assert_true(mark_phash_distance(h, hh) <= 8);
+    assert_true(mark_phash_distance(h, ho) >= 16);
+    assert_int_equal(mark_phash_distance(h, h), 0);
+    assert_int_equal(mark_phash(&bad, &h), -1);
+    render_image_release(&im);
+    render_image_release(&half);
+    render_image_release(&other);
+}
+
 #define CROP  384
 #define SIGMA 24.0
 
@@ -440,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_frame_embed_detect),
         cmocka_unit_test(test_gray8_embed_detect),
         cmocka_unit_test(test_informed_candidates),
+        cmocka_unit_test(test_phash),
         cmocka_unit_test(test_rgb_flat_and_limits),
         cmocka_unit_test(test_imgio_and_overlay),
     };
