@@ -391,7 +391,7 @@ static int secondary_purpose(const char *code)
 int cmd_export(int argc, char **argv)
 {
     export_args x;
-    vault_deid_res dr;
+    vault_deid_res dr = {0};
     cli_session lc;
     dv_errinfo ei;
     uint64_t n = 0;

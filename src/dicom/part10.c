@@ -182,7 +182,7 @@ static dv_err choose_ts(dcm_file *f, const uint8_t *p, size_t len, size_t start,
 static dv_err parse_body(dcm_file *f, const uint8_t *buf, size_t len, size_t start, unsigned flags,
                          const dcm_limits *lim, dv_errinfo *ei)
 {
-    dv_buf inflated;
+    dv_buf inflated = {0};
     dv_err e;
 
     if (!f->ts->deflated)
@@ -266,6 +266,8 @@ dv_err dcm_read_file(const char *path, unsigned flags, const dcm_limits *limits,
         return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot map: %s", strerror(errno));
     (void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
     e = dcm_parse(map, (size_t)st.st_size, flags, limits, out, ei);
+    if (!e && !*out)
+        e = DV_EINVAL;
     if (e) {
         (void)munmap(map, (size_t)st.st_size);
         return e;

@@ -504,7 +504,10 @@ dv_err mark_embed_frame(const crypto_key *key, uint64_t payload, dcm_frame *fr,
                         const mark_window *w, mark_stats *st, dv_errinfo *ei)
 {
     target t;
-    dv_err e = frame_target(fr, w, &t, ei);
+    dv_err e;
+
+    memset(&t, 0, sizeof(t));
+    e = frame_target(fr, w, &t, ei);
 
     if (e)
         return e;

@@ -67,7 +67,7 @@ int mark_phash(const render_image *im, uint64_t *out)
             coef[v * PH_K + u] = s;
         }
     memcpy(sorted, coef, sizeof(coef));
-    qsort(sorted, PH_K * PH_K, sizeof(double), cmp_double);
+    qsort(sorted, (size_t)PH_K * PH_K, sizeof(double), cmp_double);
     median = (sorted[PH_K * PH_K / 2 - 1] + sorted[PH_K * PH_K / 2]) / 2;
     for (u = 0; u < PH_K * PH_K; u++)
         if (coef[u] > median)

@@ -139,7 +139,7 @@ static dv_err mark_frames(const crypto_key *key, uint64_t payload, const dcm_fil
             e = dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DCM_TAG_PIXEL_DATA,
                         "pixel layout the mark does not handle");
         }
-        if (!e)
+        if (!e && *px)
             memcpy(*px + (size_t)i * fsz, fr.data, fsz);
         dcm_frame_release(&fr);
     }
