@@ -272,8 +272,11 @@ int access_pn_norm(const char *pn, char out[ACCESS_PN_MAX + 1])
     for (s = pn; *s && *s != '='; s++) {
         char c = *s;
 
-        if (c == ' ' && (n == 0 || out[n - 1] == ' ' || out[n - 1] == '^' || s[1] == '^'))
-            continue;
+        if (c == ' ' && (n == 0 || out[n - 1] == ' ' || out[n - 1] == '^'))
+            continue; /* no leading, repeated or post-'^' space */
+        if (c == '^')
+            while (n > 0 && out[n - 1] == ' ')
+                n--; /* no space before '^' */
         if (c >= 'a' && c <= 'z')
             c = (char)(c - 'a' + 'A');
         if (n == ACCESS_PN_MAX)

@@ -435,13 +435,17 @@ static void test_policy_referring(void **state)
 {
     access_policy p;
     dv_errinfo ei;
-    char key[ACCESS_PN_MAX + 1], longname[ACCESS_PN_MAX + 8];
+    char key[ACCESS_PN_MAX + 1], key2[ACCESS_PN_MAX + 1], longname[ACCESS_PN_MAX + 8];
 
     (void)state;
     assert_int_equal(access_pn_norm("Huang ^ Wei^^^", key), 0);
     assert_string_equal(key, "HUANG^WEI");
     assert_int_equal(access_pn_norm("Huang^Wei=黄^伟", key), 0); /* ideographic group ignored */
     assert_string_equal(key, "HUANG^WEI");
+    assert_int_equal(access_pn_norm("li  ^ na", key), 0); /* spaces on both sides of '^' */
+    assert_string_equal(key, "LI^NA");
+    assert_int_equal(access_pn_norm(key, key2), 0); /* normalising twice changes nothing */
+    assert_string_equal(key2, "LI^NA");
     assert_int_equal(access_pn_norm("^^ ", key), -1);
     memset(longname, 'A', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
