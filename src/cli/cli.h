@@ -49,6 +49,9 @@ int cli_wants_help(int argc, char **argv);
  * "dcmvault CMD: PATH: ..." when path is not NULL, to stderr. */
 void cli_report(const char *cmd, const char *path, dv_err e, const dv_errinfo *ei);
 
+/* "C,W": a window center and width, two finite numbers.  0, or -1 when s is not that. */
+int cli_parse_window(const char *s, double *c, double *w);
+
 /* Maps an error to the exit code a script sees. */
 int cli_exit_code(dv_err e);
 

@@ -82,24 +82,6 @@ static int parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsign
     return 0;
 }
 
-/* "C,W" with two finite numbers. */
-static int parse_window(const char *s, double *c, double *w)
-{
-    char *end;
-
-    if (!s)
-        return -1;
-    errno = 0;
-    *c = strtod(s, &end);
-    if (errno || end == s || *end != ',')
-        return -1;
-    s = end + 1;
-    *w = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !isfinite(*c) || !isfinite(*w))
-        return -1;
-    return 0;
-}
-
 static int parse_voi(const char *s, render_voi_fn *fn)
 {
     if (!s)
@@ -162,7 +144,7 @@ static int parse_option(int argc, char **argv, int *i, render_args *a)
         if (parse_ulong(v, 1, UINT32_MAX, &a->frame))
             return bad_usage("--frame needs a number >= 1", v);
     } else if (opt_value(argc, argv, i, "-w", "--window", &v)) {
-        if (parse_window(v, &a->ro.center, &a->ro.width))
+        if (cli_parse_window(v, &a->ro.center, &a->ro.width))
             return bad_usage("--window needs CENTER,WIDTH", v);
         a->ro.has_window = 1;
     } else if (opt_value(argc, argv, i, NULL, "--voi-function", &v)) {

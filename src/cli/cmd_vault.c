@@ -48,23 +48,6 @@ int cli_vault_opt(const char *cmd, cli_vault_opts *o, int argc, char **argv, int
     return *dst ? 1 : -1;
 }
 
-/* "C,W": two finite numbers. */
-static int parse_window(const char *s, render_opts *ro)
-{
-    char *end;
-
-    errno = 0;
-    ro->center = strtod(s, &end);
-    if (errno || end == s || *end != ',')
-        return -1;
-    s = end + 1;
-    ro->width = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(ro->center) || !isfinite(ro->width))
-        return -1;
-    ro->has_window = 1;
-    return 0;
-}
-
 int cli_render_opt(const char *cmd, const char *opt, const char *v, vault_sel *sel,
                    const char **uid, int *nsel, vault_view_opts *o)
 {
@@ -80,8 +63,10 @@ int cli_render_opt(const char *cmd, const char *opt, const char *v, vault_sel *s
         return 1;
     }
     if (o && !strcmp(opt, "--window")) {
-        if (!parse_window(v, &o->ro))
+        if (!cli_parse_window(v, &o->ro.center, &o->ro.width)) {
+            o->ro.has_window = 1;
             return 1;
+        }
         fprintf(stderr, "dcmvault %s: --window needs CENTER,WIDTH: %s\n", cmd, v);
         return -1;
     }

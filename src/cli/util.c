@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* util.c - helpers shared by the command implementations. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -59,4 +62,21 @@ int cli_exit_code(dv_err e)
         return DV_EXIT_FAIL;
     }
     return DV_EXIT_INTERNAL;
+}
+
+int cli_parse_window(const char *s, double *c, double *w)
+{
+    char *end;
+
+    if (!s)
+        return -1;
+    errno = 0;
+    *c = strtod(s, &end);
+    if (errno || end == s || *end != ',')
+        return -1;
+    s = end + 1;
+    *w = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(*c) || !isfinite(*w))
+        return -1;
+    return 0;
 }
