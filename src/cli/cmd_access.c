@@ -54,8 +54,6 @@ int acc_parse(const char *cmd, int argc, char **argv, int first, acc_args *a)
 int acc_open(const char *cmd, acc_args *a, vault **v, cli_session *s)
 {
     int rc = cli_vault_open(cmd, &a->vo, v);
-    vault_whoami w;
-    dv_errinfo ei;
 
     if (rc)
         return rc;
@@ -63,10 +61,7 @@ int acc_open(const char *cmd, acc_args *a, vault **v, cli_session *s)
     if (rc) {
         vault_close(*v);
         *v = NULL;
-        return rc;
     }
-    if (vault_whoami_get(*v, &s->ctx, &w, &ei) == DV_OK && w.user[0])
-        cli_session_purpose(s, w.purpose);
     return rc;
 }
 

@@ -12,12 +12,12 @@ typedef struct cli_session {
     vault_ctx ctx;
     char token[VAULT_TOKEN_LEN + 2];
     char user[65], roles[256]; /* the session's account (cli_vault_session), for the record */
-    char purpose[32];          /* the request's purpose as an HL7 code, for the record */
+    char session_purpose[32];  /* the session's default purpose (cli_vault_session) */
 } cli_session;
 
-/* Sets s->ctx.purpose to the HL7 code of the request's purpose ("treatment" -> "TREAT"), or to
- * session_default when the request names none; an unknown word is left for the gate to refuse. */
-void cli_session_purpose(cli_session *s, const char *session_default);
+/* The HL7 code of the request's purpose: its --purpose ("research" is HRESCH), else the
+ * session's default; "" when unknown (the vault refuses such a request). */
+const char *cli_request_purpose(const cli_session *s);
 
 /* The token file of the vault at vault_dir ($DCMVAULT_SESSION, else ~/.dcmvault/session-HASH).
  * -1 when there is no place for it. */

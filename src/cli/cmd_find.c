@@ -409,7 +409,7 @@ int cmd_export(int argc, char **argv)
     if (rc)
         return rc;
     dv_errinfo_clear(&ei);
-    deid = secondary_purpose(lc.ctx.purpose);
+    deid = secondary_purpose(cli_request_purpose(&lc));
     if (deid && mkdir(x.out, 0700) != 0 && errno != EEXIST)
         e = dv_fail(&ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot create the output folder: %s",
                     strerror(errno));

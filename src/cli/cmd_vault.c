@@ -125,7 +125,7 @@ int cli_vault_session(const char *cmd, cli_vault_opts *o, vault **v, cli_session
         (void)snprintf(s->roles, sizeof(s->roles), "%s", w.roles[0] ? w.roles : "none");
         s->ctx.user = s->user;
         s->ctx.role = s->roles;
-        cli_session_purpose(s, w.purpose);
+        (void)snprintf(s->session_purpose, sizeof(s->session_purpose), "%s", w.purpose);
     }
     return DV_EXIT_OK;
 }

@@ -131,18 +131,13 @@ int cli_session_ctx(const char *cmd, const char *vault_dir, const char *purpose,
     return DV_EXIT_OK;
 }
 
-void cli_session_purpose(cli_session *s, const char *session_default)
+const char *cli_request_purpose(const cli_session *s)
 {
     access_purpose p;
-    const char *code = session_default;
 
-    if (strcmp(s->ctx.purpose, "default") != 0) {
-        if (access_purpose_from_name(s->ctx.purpose, &p) != 0)
-            return;
-        code = access_purpose_name(p);
-    }
-    (void)snprintf(s->purpose, sizeof(s->purpose), "%s", code);
-    s->ctx.purpose = s->purpose;
+    if (strcmp(s->ctx.purpose, "default") == 0)
+        return s->session_purpose;
+    return access_purpose_from_name(s->ctx.purpose, &p) == 0 ? access_purpose_name(p) : "";
 }
 
 void cli_session_wipe(cli_session *s)

@@ -77,6 +77,21 @@ static const char *or_dash(const char *s)
     return s && s[0] ? s : "-";
 }
 
+/* The purpose an entry records: the HL7 code of the request's purpose ("treatment" is TREAT),
+ * or, for "default", the session's as the gate just decided it for this request. */
+static const char *purpose_of(const vault *v, const vault_ctx *ctx)
+{
+    access_purpose p;
+
+    if (!ctx || !ctx->purpose)
+        return "-";
+    if (access_purpose_from_name(ctx->purpose, &p) == 0)
+        return access_purpose_name(p);
+    if (ctx == v->session_ctx && v->session_purpose[0])
+        return v->session_purpose;
+    return or_dash(ctx->purpose);
+}
+
 static dv_err append_as(vault *v, const vault_ctx *ctx, audit_event *ev, const char *user,
                         const char *roles, const char *event, const audit_object *objs,
                         size_t nobjs, const char *detail, dv_errinfo *ei);
@@ -108,7 +123,7 @@ static dv_err append(vault *v, const vault_ctx *ctx, const char *event, audit_ou
             return append_as(v, ctx, &ev, si.user, roles, event, objs, nobjs, detail, ei);
         }
     }
-    ev.purpose = or_dash(ctx ? ctx->purpose : NULL);
+    ev.purpose = purpose_of(v, ctx);
     ev.client = or_dash(ctx ? ctx->client : NULL);
     /* a CLI session's token is a secret: it never goes into the log */
     ev.session = ctx && ctx->user && !strcmp(ctx->user, "session")
@@ -135,7 +150,7 @@ static dv_err append_as(vault *v, const vault_ctx *ctx, audit_event *ev, const c
     (void)event;
     ev->actor = or_dash(user);
     ev->role = or_dash(roles);
-    ev->purpose = or_dash(ctx->purpose);
+    ev->purpose = purpose_of(v, ctx);
     ev->client = or_dash(ctx->client);
     ev->session = "-"; /* never the token itself */
     ev->objects = objs;

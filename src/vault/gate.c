@@ -151,6 +151,9 @@ dv_err vault_session(vault *v, const vault_ctx *ctx, access_session_info *si, ac
     if (strcmp(ctx->purpose, "default") != 0 && access_purpose_from_name(ctx->purpose, &p) != 0)
         return dv_fail(ei, DV_EPERM, DV_NO_OFFSET, DV_NO_TAG,
                        "unknown purpose of use (HL7 v3 ActReason code, e.g. TREAT)");
+    v->session_ctx = ctx; /* the request's entries record the purpose decided on */
+    (void)snprintf(v->session_purpose, sizeof(v->session_purpose), "%s",
+                   access_purpose_name(p == ACCESS_PURPOSE_COUNT ? si->purpose : p));
     if (who)
         access_subject_of(si, p, who);
     return DV_OK;

@@ -154,6 +154,10 @@ struct vault {
     struct vault_access *acc; /* access state (gate.c), made on first use; NULL before */
     struct audit_log *alog;   /* DIR/audit, open while the vault is (audit.c) */
     uint64_t last_audit_seq;  /* sequence number of the last entry appended */
+    /* the purpose the gate decided on for session_ctx's request (HL7 code), for its audit
+     * entries when the request said "default": set by every vault_session() */
+    const vault_ctx *session_ctx;
+    char session_purpose[16];
     /* import rule (gate.c): the importing session's user, and the last study granted to it */
     char importer[INDEX_USER_NAME_MAX + 1];
     uint8_t import_granted[INDEX_BI_BYTES];
