@@ -55,4 +55,19 @@ int cli_parse_window(const char *s, double *c, double *w);
 /* Maps an error to the exit code a script sees. */
 int cli_exit_code(dv_err e);
 
+/* One vault request, the tail the vault commands share (vault_call.c): opens the vault and the
+ * session (cli_vault_session, which prints why not), calls call(v, s, arg, ei), closes the
+ * vault, then, when call worked and after is not NULL, calls after(s, arg, ei) (work done with
+ * the vault closed), wipes the session and reports a failure as cli_report(cmd, *path, ...);
+ * path is read then (&o->dir names the folder the vault was opened from), NULL names none.
+ * Returns 0 or the exit code. */
+struct cli_session;
+struct cli_vault_opts;
+struct vault;
+int cli_vault_call(const char *cmd, struct cli_vault_opts *o, const char *const *path,
+                   dv_err (*call)(struct vault *v, const struct cli_session *s, void *arg,
+                                  dv_errinfo *ei),
+                   dv_err (*after)(const struct cli_session *s, void *arg, dv_errinfo *ei),
+                   void *arg);
+
 #endif

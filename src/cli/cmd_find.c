@@ -234,43 +234,45 @@ static int find_args(int argc, char **argv, cli_vault_opts *vo, vault_query *q, 
     return DV_EXIT_OK;
 }
 
-int cmd_find(int argc, char **argv)
-{
-    cli_vault_opts vo = {NULL, NULL, NULL};
+typedef struct find_req {
     vault_query q;
     find_ui u;
-    cli_session lc;
-    dv_errinfo ei;
-    vault *v = NULL;
-    int rc;
+} find_req;
+
+/* A JSON array is closed also when the search fails part way. */
+static dv_err find_call(vault *v, const cli_session *s, void *arg, dv_errinfo *ei)
+{
+    find_req *r = arg;
     dv_err e;
+
+    if (r->u.json)
+        fputs("[\n", stdout);
+    e = vault_find(v, &s->ctx, &r->q, on_result, &r->u, NULL, ei);
+    if (r->u.json)
+        fputs(r->u.n ? "\n]\n" : "]\n", stdout);
+    return e;
+}
+
+int cmd_find(int argc, char **argv)
+{
+    cli_vault_opts vo = {NULL, NULL, NULL, NULL};
+    find_req r;
+    int rc;
 
     if (cli_wants_help(argc, argv)) {
         find_help(stdout);
         return DV_EXIT_OK;
     }
-    memset(&q, 0, sizeof(q));
-    memset(&u, 0, sizeof(u));
-    q.level = VAULT_LEVEL_STUDY;
-    rc = find_args(argc, argv, &vo, &q, &u);
+    memset(&r, 0, sizeof(r));
+    r.q.level = VAULT_LEVEL_STUDY;
+    rc = find_args(argc, argv, &vo, &r.q, &r.u);
     if (rc)
         return rc;
-    u.level = q.level;
-    rc = cli_vault_session("find", &vo, &v, &lc);
+    r.u.level = r.q.level;
+    rc = cli_vault_call("find", &vo, &vo.dir, find_call, NULL, &r);
     if (rc)
         return rc;
-    dv_errinfo_clear(&ei);
-    if (u.json)
-        fputs("[\n", stdout);
-    e = vault_find(v, &lc.ctx, &q, on_result, &u, NULL, &ei);
-    vault_close(v);
-    if (u.json)
-        fputs(u.n ? "\n]\n" : "]\n", stdout);
-    if (e) {
-        cli_report("find", vo.dir, e, &ei);
-        return cli_exit_code(e);
-    }
-    if (!u.json && !u.n)
+    if (!r.u.json && !r.u.n)
         fprintf(stderr, "dcmvault find: no match\n");
     return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
 }
@@ -312,6 +314,9 @@ typedef struct export_args {
     int nsel;
     int original; /* --original: the archival bytes, unmarked */
     vault_deid_opts d;
+    int deid;          /* the request's purpose is teaching or research */
+    vault_deid_res dr; /* de-identified: what was written */
+    uint64_t n;        /* else: files written */
 } export_args;
 
 static int export_opt(int argc, char **argv, int *i, export_args *x)
@@ -388,45 +393,39 @@ static int secondary_purpose(const char *code)
     return !strcmp(code, "TRAIN") || !strcmp(code, "HRESCH");
 }
 
+static dv_err export_call(vault *v, const cli_session *s, void *arg, dv_errinfo *ei)
+{
+    export_args *x = arg;
+
+    x->deid = secondary_purpose(cli_request_purpose(s));
+    if (x->deid && mkdir(x->out, 0700) != 0 && errno != EEXIST)
+        return dv_fail(ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot create the output folder: %s",
+                       strerror(errno));
+    if (x->deid)
+        return vault_export_deid(v, &s->ctx, x->sel, x->uid, &x->d, x->out, &x->dr, ei);
+    return vault_export_dir(v, &s->ctx, x->sel, x->uid, x->out, x->original, &x->n, ei);
+}
+
 int cmd_export(int argc, char **argv)
 {
     export_args x;
-    vault_deid_res dr = {0};
-    cli_session lc;
-    dv_errinfo ei;
-    uint64_t n = 0;
-    vault *v = NULL;
-    int rc, deid;
-    dv_err e;
+    int rc;
 
     if (cli_wants_help(argc, argv)) {
         export_help(stdout);
         return DV_EXIT_OK;
     }
     rc = export_parse(argc, argv, &x);
-    if (!rc)
-        rc = cli_vault_session("export", &x.vo, &v, &lc);
     if (rc)
         return rc;
-    dv_errinfo_clear(&ei);
-    deid = secondary_purpose(cli_request_purpose(&lc));
-    if (deid && mkdir(x.out, 0700) != 0 && errno != EEXIST)
-        e = dv_fail(&ei, DV_EIO, DV_NO_OFFSET, DV_NO_TAG, "cannot create the output folder: %s",
-                    strerror(errno));
-    else if (deid)
-        e = vault_export_deid(v, &lc.ctx, x.sel, x.uid, &x.d, x.out, &dr, &ei);
-    else
-        e = vault_export_dir(v, &lc.ctx, x.sel, x.uid, x.out, x.original, &n, &ei);
-    vault_close(v);
+    rc = cli_vault_call("export", &x.vo, &x.vo.dir, export_call, NULL, &x);
     deid_pixels_cleanup();
-    if (e) {
-        cli_report("export", x.vo.dir, e, &ei);
-        return cli_exit_code(e);
-    }
-    if (deid)
+    if (rc)
+        return rc;
+    if (x.deid)
         printf("exported %llu de-identified file(s) to %s (project %s)\n",
-               (unsigned long long)dr.written, x.out, x.d.project);
+               (unsigned long long)x.dr.written, x.out, x.d.project);
     else
-        printf("exported %llu file(s) to %s\n", (unsigned long long)n, x.out);
+        printf("exported %llu file(s) to %s\n", (unsigned long long)x.n, x.out);
     return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
 }

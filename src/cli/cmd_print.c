@@ -36,6 +36,7 @@ typedef struct print_args {
     vault_view_opts o;
     page *pages;
     size_t n, cap;
+    vault_print_res res;
 } print_args;
 
 static void print_help(FILE *f)
@@ -185,15 +186,25 @@ static void print_free(print_args *a)
     free(a->pages);
 }
 
+/* The vault renders and records the film; the PDF is written once the vault is closed. */
+static dv_err print_call(vault *v, const cli_session *s, void *arg, dv_errinfo *ei)
+{
+    print_args *a = arg;
+
+    return vault_print(v, &s->ctx, a->sel, a->uid, &a->o, keep_page, a, &a->res, ei);
+}
+
+static dv_err print_write(const cli_session *s, void *arg, dv_errinfo *ei)
+{
+    const print_args *a = arg;
+
+    return write_pdf(a, &a->res, s->ctx.user, ei);
+}
+
 int cmd_print(int argc, char **argv)
 {
     print_args a;
-    vault_print_res res;
-    cli_session lc;
-    dv_errinfo ei;
-    vault *v = NULL;
     int rc;
-    dv_err e;
 
     if (cli_wants_help(argc, argv)) {
         print_help(stdout);
@@ -202,22 +213,12 @@ int cmd_print(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     rc = print_parse(argc, argv, &a);
     if (!rc)
-        rc = cli_vault_session("print", &a.vo, &v, &lc);
+        rc = cli_vault_call("print", &a.vo, &a.out, print_call, print_write, &a);
+    print_free(&a);
     if (rc)
         return rc;
-    dv_errinfo_clear(&ei);
-    e = vault_print(v, &lc.ctx, a.sel, a.uid, &a.o, keep_page, &a, &res, &ei);
-    vault_close(v);
-    if (!e)
-        e = write_pdf(&a, &res, lc.ctx.user, &ei);
-    cli_session_wipe(&lc);
-    print_free(&a);
-    if (e) {
-        cli_report("print", a.out, e, &ei);
-        return cli_exit_code(e);
-    }
-    printf("film %s: %llu page(s) in %s (audit entry %llu)\n", res.serial,
-           (unsigned long long)res.pages, a.out, (unsigned long long)res.audit_seq);
+    printf("film %s: %llu page(s) in %s (audit entry %llu)\n", a.res.serial,
+           (unsigned long long)a.res.pages, a.out, (unsigned long long)a.res.audit_seq);
     return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
 }
 

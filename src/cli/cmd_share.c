@@ -163,12 +163,17 @@ static dv_err share_file(share_args *a, dv_errinfo *ei)
     return e;
 }
 
+static dv_err share_call(vault *v, const cli_session *s, void *arg, dv_errinfo *ei)
+{
+    share_args *a = arg;
+
+    return vault_share(v, &s->ctx, a->uid, &a->o, write_picture, a, ei);
+}
+
 int cmd_share(int argc, char **argv)
 {
     share_args a;
-    cli_session lc;
     dv_errinfo ei;
-    vault *v = NULL;
     int rc;
     dv_err e;
 
@@ -180,24 +185,20 @@ int cmd_share(int argc, char **argv)
     rc = share_parse(argc, argv, &a);
     if (rc)
         return rc;
-    dv_errinfo_clear(&ei);
     if (a.in) {
+        dv_errinfo_clear(&ei);
         e = share_file(&a, &ei);
+        if (e)
+            cli_report(CMD, a.in, e, &ei);
+        rc = cli_exit_code(e);
     } else {
         if (!a.vo.purpose)
             a.vo.purpose = "teaching";
-        rc = cli_vault_session(CMD, &a.vo, &v, &lc);
-        if (rc)
-            return rc;
-        e = vault_share(v, &lc.ctx, a.uid, &a.o, write_picture, &a, &ei);
-        vault_close(v);
-        cli_session_wipe(&lc);
+        rc = cli_vault_call(CMD, &a.vo, NULL, share_call, NULL, &a);
     }
     deid_pixels_cleanup();
-    if (e) {
-        cli_report(CMD, a.in, e, &ei);
-        return cli_exit_code(e);
-    }
+    if (rc)
+        return rc;
     if (!a.written) {
         fprintf(stderr, "dcmvault " CMD ": nothing to share (no image)\n");
         return DV_EXIT_FAIL;

@@ -30,6 +30,7 @@ typedef struct view_args {
     int to_file; /* out names one file (an --instance to .png/.jpg) */
     long quality;
     vault_view_opts o;
+    uint64_t n, skipped; /* images written, instances skipped */
 } view_args;
 
 static void view_help(FILE *f)
@@ -170,15 +171,17 @@ static dv_err write_image(void *cb, uint64_t index, uint32_t frame, const render
     return e;
 }
 
+static dv_err view_call(vault *v, const cli_session *s, void *arg, dv_errinfo *ei)
+{
+    view_args *a = arg;
+
+    return vault_view(v, &s->ctx, a->sel, a->uid, &a->o, write_image, a, &a->n, &a->skipped, ei);
+}
+
 int cmd_view(int argc, char **argv)
 {
     view_args a;
-    cli_session lc;
-    dv_errinfo ei;
-    uint64_t n = 0, skipped = 0;
-    vault *v = NULL;
     int rc;
-    dv_err e;
 
     if (cli_wants_help(argc, argv)) {
         view_help(stdout);
@@ -192,25 +195,17 @@ int cmd_view(int argc, char **argv)
                 strerror(errno));
         return DV_EXIT_IO;
     }
-    rc = cli_vault_session(CMD, &a.vo, &v, &lc);
+    rc = cli_vault_call(CMD, &a.vo, &a.vo.dir, view_call, NULL, &a);
     if (rc)
         return rc;
-    dv_errinfo_clear(&ei);
-    e = vault_view(v, &lc.ctx, a.sel, a.uid, &a.o, write_image, &a, &n, &skipped, &ei);
-    vault_close(v);
-    cli_session_wipe(&lc);
-    if (e) {
-        cli_report(CMD, a.vo.dir, e, &ei);
-        return cli_exit_code(e);
-    }
-    if (!n) {
+    if (!a.n) {
         fprintf(stderr,
                 "dcmvault " CMD ": no image to render (%llu instance(s) without pixel "
                 "data or with fewer frames)\n",
-                (unsigned long long)skipped);
+                (unsigned long long)a.skipped);
         return DV_EXIT_FAIL;
     }
-    printf("rendered %llu image(s) to %s (%llu skipped)\n", (unsigned long long)n, a.out,
-           (unsigned long long)skipped);
+    printf("rendered %llu image(s) to %s (%llu skipped)\n", (unsigned long long)a.n, a.out,
+           (unsigned long long)a.skipped);
     return fflush(stdout) == 0 ? DV_EXIT_OK : DV_EXIT_IO;
 }

@@ -3,8 +3,9 @@
  * date-like numbers are overwritten with 'X' (same byte length, so no VR length is passed
  * and the text stays valid UTF-8).
  *
- * The needle search runs on the normalised text (deid_norm) with a map from each normalised
- * byte back to its raw byte, so "Wang, Xiaoming" is found for the needle "wang xiaoming".
+ * The needle search runs on the normalised text with a map from each normalised byte back to
+ * its raw byte, so "Wang, Xiaoming" is found for the needle "wang xiaoming".  deid_norm is the
+ * same normalisation without the map: one loop, so needles and text are normalised alike.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@ static int is_sep(uint8_t c)
            c == '_';
 }
 
-/* deid_norm with a position map: map[i] is the raw index of normalised byte i. */
+/* deid_norm, with a position map when map is not NULL: map[i] is the raw index of normalised
+ * byte i (out is empty at the start then). */
 static dv_err norm_map(const uint8_t *p, size_t n, dv_buf *out, size_t *map)
 {
     size_t i;
@@ -34,7 +36,8 @@ static dv_err norm_map(const uint8_t *p, size_t n, dv_buf *out, size_t *map)
             continue;
         }
         if (pend) {
-            map[out->len] = i - 1;
+            if (map)
+                map[out->len] = i - 1;
             e = dv_buf_addc(out, ' ');
             if (e)
                 return e;
@@ -42,13 +45,19 @@ static dv_err norm_map(const uint8_t *p, size_t n, dv_buf *out, size_t *map)
         }
         if (c >= 'A' && c <= 'Z')
             c = (uint8_t)(c - 'A' + 'a');
-        map[out->len] = i;
+        if (map)
+            map[out->len] = i;
         e = dv_buf_addc(out, c);
         if (e)
             return e;
         any = 1;
     }
     return DV_OK;
+}
+
+dv_err deid_norm(const uint8_t *p, size_t n, dv_buf *out)
+{
+    return norm_map(p, n, out, NULL);
 }
 
 static void blank(uint8_t *p, size_t from, size_t to)

@@ -111,10 +111,6 @@ struct deid_needles {
     size_t n, cap;
 };
 
-/* Normalises text for matching: ASCII letters lower-cased, '^' '=' '\\' ',' '_' and control
- * characters to a space, runs of spaces collapsed, leading/trailing spaces dropped.
- * Appends to out. */
-dv_err deid_norm(const uint8_t *p, size_t n, dv_buf *out) DV_WUR;
 /* Adds one needle (raw UTF-8 text, normalised here) unless it is too short or generic. */
 dv_err deid_needles_add(deid_needles *nd, const char *s, size_t n, deid_needle_kind kind) DV_WUR;
 /* First needle found in normalised haystack h, or NULL; *at gets its offset. */
@@ -125,6 +121,11 @@ const char *deid_needle_kind_name(deid_needle_kind k);
 void deid_needles_prune(deid_needles *nd, const char *h, size_t n);
 
 /* ---- clean.c ---------------------------------------------------------------------------- */
+
+/* Normalises text for matching: ASCII letters lower-cased, '^' '=' '\\' ',' '_' and control
+ * characters to a space, runs of spaces collapsed, leading/trailing spaces dropped.
+ * Appends to out. */
+dv_err deid_norm(const uint8_t *p, size_t n, dv_buf *out) DV_WUR;
 
 /* Cleans UTF-8 text: every occurrence of a needle (compared case-folded, with the same
  * separators as deid_norm) and every phone-like, ID-card-like or date-like number is replaced

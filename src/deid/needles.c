@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* needles.c - the identifiers of one input file, normalised for matching, and the matcher
- * shared by text cleaning and the residual check.
+/* needles.c - the identifiers of one input file, normalised for matching (deid_norm, in
+ * clean.c), and the matcher shared by text cleaning and the residual check.
  *
  * Invariants: every needle is normalised (deid_norm), unique in its set, and long enough to
  * be searched (>= 4 bytes of ASCII, or >= 2 characters when it holds non-ASCII text).
@@ -15,44 +15,9 @@
 #define NEEDLE_MAX_LEN 256
 #define NEEDLES_MAX    4096
 
-static int is_sep(uint8_t c)
-{
-    return c < 0x20 || c == 0x7F || c == ' ' || c == '^' || c == '=' || c == '\\' || c == ',' ||
-           c == '_';
-}
-
 static int is_alnum(uint8_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-dv_err deid_norm(const uint8_t *p, size_t n, dv_buf *out)
-{
-    size_t i;
-    int pend = 0, any = 0;
-    dv_err e;
-
-    for (i = 0; i < n; i++) {
-        uint8_t c = p[i];
-
-        if (is_sep(c)) {
-            pend = any;
-            continue;
-        }
-        if (pend) {
-            e = dv_buf_addc(out, ' ');
-            if (e)
-                return e;
-            pend = 0;
-        }
-        if (c >= 'A' && c <= 'Z')
-            c = (uint8_t)(c - 'A' + 'a');
-        e = dv_buf_addc(out, c);
-        if (e)
-            return e;
-        any = 1;
-    }
-    return DV_OK;
 }
 
 static const char *const generic[] = {
@@ -183,28 +148,32 @@ static int hit_ok(const deid_needle *nd, const char *h, size_t n, size_t at)
     return 1;
 }
 
-static int found(const deid_needle *x, const char *h, size_t n)
+/* The first offset >= from at which needle x stands in h (n bytes) with proper bounds (hit_ok):
+ * 1 and *at, or 0 when there is none. */
+static int first_hit(const deid_needle *x, const char *h, size_t n, size_t from, size_t *at)
 {
-    size_t from = 0;
-
     while (from < n && n - from >= x->len) {
         const char *p = memmem(h + from, n - from, x->s, x->len);
+        size_t off;
 
         if (!p)
             return 0;
-        if (hit_ok(x, h, n, (size_t)(p - h)))
+        off = (size_t)(p - h);
+        if (hit_ok(x, h, n, off)) {
+            *at = off;
             return 1;
-        from = (size_t)(p - h) + 1;
+        }
+        from = off + 1;
     }
     return 0;
 }
 
 void deid_needles_prune(deid_needles *nd, const char *h, size_t n)
 {
-    size_t i, j = 0;
+    size_t i, j = 0, at;
 
     for (i = 0; i < nd->n; i++) {
-        if (found(&nd->v[i], h, n)) {
+        if (first_hit(&nd->v[i], h, n, 0, &at)) {
             free(nd->v[i].s);
             continue;
         }
@@ -221,23 +190,12 @@ const deid_needle *deid_needles_match(const deid_needles *nd, const char *h, siz
 
     for (i = 0; i < nd->n; i++) {
         const deid_needle *x = &nd->v[i];
-        size_t from = start;
+        size_t off;
 
-        while (from < n && n - from >= x->len) {
-            const char *p = memmem(h + from, n - from, x->s, x->len);
-            size_t off;
-
-            if (!p)
-                break;
-            off = (size_t)(p - h);
-            if (hit_ok(x, h, n, off)) {
-                if (!best || off < best_at || (off == best_at && x->len > best->len)) {
-                    best = x;
-                    best_at = off;
-                }
-                break;
-            }
-            from = off + 1;
+        if (first_hit(x, h, n, start, &off) &&
+            (!best || off < best_at || (off == best_at && x->len > best->len))) {
+            best = x;
+            best_at = off;
         }
     }
     if (best)

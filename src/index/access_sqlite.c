@@ -12,6 +12,7 @@
 #include "index/access_int.h"
 #include "index/index.h"
 #include "index/sqlite_int.h"
+#include "index/sqlite_step.h"
 
 #include "common/banned.h"
 
@@ -136,16 +137,15 @@ dv_err index_account_insert(index_db *db, index_account *a, dv_errinfo *ei)
          index_sq_text(st, 7, a->roles) | index_sq_text(st, 8, a->team);
     e = index_acc_bind(db, st, rc, ei);
     if (!e)
-        e = index_sq_exec(db, st, "insert account", ei);
-    if (!e)
-        a->id = sqlite3_last_insert_rowid(sq_of(db)->h);
+        e = index_sq_exec_insert(db, st, "insert account", &a->id, ei);
     if (!e)
         e = index_account_update(db, a, ei); /* the remaining columns */
     return e;
 }
 
-static dv_err acc_read(sqlite3_stmt *st, index_account *a, dv_errinfo *ei)
+static dv_err acc_read(sqlite3_stmt *st, void *row, dv_errinfo *ei)
 {
+    index_account *a = row;
     const void *p;
     int n;
 
@@ -178,21 +178,6 @@ static dv_err acc_read(sqlite3_stmt *st, index_account *a, dv_errinfo *ei)
     return DV_OK;
 }
 
-static dv_err acc_get(index_db *db, sqlite3_stmt *st, index_account *out, dv_errinfo *ei)
-{
-    dv_err e = DV_OK;
-    int rc = sqlite3_step(st);
-
-    if (rc == SQLITE_ROW)
-        e = acc_read(st, out, ei);
-    else if (rc == SQLITE_DONE)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such user");
-    else
-        e = index_sq_fail(db, rc, "get account", ei);
-    index_sq_reset(st);
-    return e;
-}
-
 dv_err index_account_get(index_db *db, const char *name, index_account *out, dv_errinfo *ei)
 {
     sqlite3_stmt *st;
@@ -205,20 +190,16 @@ dv_err index_account_get(index_db *db, const char *name, index_account *out, dv_
     e = index_sq_stmt(db, Q_ACC_GET, ACC_COLS " WHERE name = ?", &st, ei);
     if (!e)
         e = index_acc_bind(db, st, index_sq_text(st, 1, name), ei);
-    return e ? e : acc_get(db, st, out, ei);
+    return e ? e
+             : index_sq_get_one(db, st, acc_read, out, "index: no such user", "get account", ei);
 }
 
 dv_err index_account_get_id(index_db *db, int64_t id, index_account *out, dv_errinfo *ei)
 {
-    sqlite3_stmt *st;
-    dv_err e;
-
     dv_errinfo_clear(ei);
     memset(out, 0, sizeof(*out));
-    e = index_sq_stmt(db, Q_ACC_GET_ID, ACC_COLS " WHERE id = ?", &st, ei);
-    if (!e)
-        e = index_acc_bind(db, st, index_sq_int(st, 1, id), ei);
-    return e ? e : acc_get(db, st, out, ei);
+    return index_sq_get_id(db, Q_ACC_GET_ID, ACC_COLS " WHERE id = ?", id, acc_read, out,
+                           "index: no such user", "get account", ei);
 }
 
 dv_err index_account_update(index_db *db, const index_account *a, dv_errinfo *ei)
@@ -254,11 +235,8 @@ dv_err index_account_update(index_db *db, const index_account *a, dv_errinfo *ei
     rc |= a->totp_seal_len ? index_sq_blob(st, 14, a->totp_seal, a->totp_seal_len)
                            : sqlite3_bind_null(st, 14);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "update account", ei);
-    if (!e && sqlite3_changes(sq_of(db)->h) == 0)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such user");
-    return e;
+    return e ? e
+             : index_sq_exec_one(db, st, "update account", DV_ENOTFOUND, "index: no such user", ei);
 }
 
 dv_err index_account_list(index_db *db, dv_err (*fn)(void *ctx, const index_account *a), void *ctx,
@@ -267,20 +245,11 @@ dv_err index_account_list(index_db *db, dv_err (*fn)(void *ctx, const index_acco
     index_account a;
     sqlite3_stmt *st = NULL;
     dv_err e;
-    int rc = SQLITE_DONE;
 
     dv_errinfo_clear(ei);
     e = index_sq_stmt(db, Q_ACC_LIST, ACC_COLS " ORDER BY name", &st, ei);
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        e = acc_read(st, &a, ei);
-        if (!e)
-            e = fn(ctx, &a);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list accounts", ei);
+    while (index_sq_next(db, st, acc_read, &a, &e, "list accounts", ei))
+        e = fn(ctx, &a);
     if (st)
         index_sq_reset(st);
     return e;
@@ -309,10 +278,25 @@ dv_err index_session_insert(index_db *db, index_session *s, dv_errinfo *ei)
          index_sq_int(st, 5, s->mfa != 0) | index_sq_int(st, 6, s->created) |
          index_sq_int(st, 7, s->last_used) | index_sq_int(st, 8, s->expires);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "insert session", ei);
-    if (!e)
-        s->id = sqlite3_last_insert_rowid(sq_of(db)->h);
+    return e ? e : index_sq_exec_insert(db, st, "insert session", &s->id, ei);
+}
+
+/* Every column is read, also when a text breaks its limits (the error is returned). */
+static dv_err ses_read(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    index_session *out = row;
+    dv_err e = DV_OK;
+
+    out->id = sqlite3_column_int64(st, 0);
+    out->user_id = sqlite3_column_int64(st, 1);
+    if (!index_sq_col_bi(st, 2, out->token_hash) ||
+        !index_acc_col_text(st, 3, out->purpose, INDEX_PURPOSE_MAX) ||
+        !index_acc_col_text(st, 4, out->client, INDEX_CLIENT_MAX))
+        e = index_acc_stored(ei, "session");
+    out->mfa = sqlite3_column_int(st, 5) != 0;
+    out->created = sqlite3_column_int64(st, 6);
+    out->last_used = sqlite3_column_int64(st, 7);
+    out->expires = sqlite3_column_int64(st, 8);
     return e;
 }
 
@@ -321,7 +305,6 @@ dv_err index_session_get(index_db *db, const uint8_t hash[INDEX_TOKEN_HASH], ind
 {
     sqlite3_stmt *st;
     dv_err e;
-    int rc;
 
     dv_errinfo_clear(ei);
     memset(out, 0, sizeof(*out));
@@ -329,30 +312,10 @@ dv_err index_session_get(index_db *db, const uint8_t hash[INDEX_TOKEN_HASH], ind
                       "SELECT id, user_id, token_hash, purpose, client, mfa, created, last_used,"
                       " expires FROM session WHERE token_hash = ?",
                       &st, ei);
-    if (e)
-        return e;
-    e = index_acc_bind(db, st, index_sq_blob(st, 1, hash, INDEX_TOKEN_HASH), ei);
-    if (e)
-        return e;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->user_id = sqlite3_column_int64(st, 1);
-        if (!index_sq_col_bi(st, 2, out->token_hash) ||
-            !index_acc_col_text(st, 3, out->purpose, INDEX_PURPOSE_MAX) ||
-            !index_acc_col_text(st, 4, out->client, INDEX_CLIENT_MAX))
-            e = index_acc_stored(ei, "session");
-        out->mfa = sqlite3_column_int(st, 5) != 0;
-        out->created = sqlite3_column_int64(st, 6);
-        out->last_used = sqlite3_column_int64(st, 7);
-        out->expires = sqlite3_column_int64(st, 8);
-    } else if (rc == SQLITE_DONE) {
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such session");
-    } else {
-        e = index_sq_fail(db, rc, "get session", ei);
-    }
-    index_sq_reset(st);
-    return e;
+    if (!e)
+        e = index_acc_bind(db, st, index_sq_blob(st, 1, hash, INDEX_TOKEN_HASH), ei);
+    return e ? e
+             : index_sq_get_one(db, st, ses_read, out, "index: no such session", "get session", ei);
 }
 
 dv_err index_session_touch(index_db *db, int64_t id, int64_t last_used, dv_errinfo *ei)
@@ -416,11 +379,7 @@ dv_err index_grant_insert(index_db *db, index_grant *g, dv_errinfo *ei)
          index_sq_text(st, 7, g->created_by) | index_sq_int(st, 8, g->created) |
          index_sq_int(st, 9, g->expires);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "insert grant", ei);
-    if (!e)
-        g->id = sqlite3_last_insert_rowid(sq_of(db)->h);
-    return e;
+    return e ? e : index_sq_exec_insert(db, st, "insert grant", &g->id, ei);
 }
 
 dv_err index_grant_revoke(index_db *db, int64_t id, dv_errinfo *ei)
@@ -433,15 +392,14 @@ dv_err index_grant_revoke(index_db *db, int64_t id, dv_errinfo *ei)
                       ei);
     if (!e)
         e = index_acc_bind(db, st, index_sq_int(st, 1, id), ei);
-    if (!e)
-        e = index_sq_exec(db, st, "revoke grant", ei);
-    if (!e && sqlite3_changes(sq_of(db)->h) == 0)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such grant");
-    return e;
+    return e ? e
+             : index_sq_exec_one(db, st, "revoke grant", DV_ENOTFOUND, "index: no such grant", ei);
 }
 
-static dv_err grant_read(sqlite3_stmt *st, index_grant *g, dv_errinfo *ei)
+static dv_err grant_read(sqlite3_stmt *st, void *row, dv_errinfo *ei)
 {
+    index_grant *g = row;
+
     memset(g, 0, sizeof(*g));
     g->id = sqlite3_column_int64(st, 0);
     g->group = sqlite3_column_int(st, 1) != 0;
@@ -460,25 +418,9 @@ static dv_err grant_read(sqlite3_stmt *st, index_grant *g, dv_errinfo *ei)
 
 dv_err index_grant_get(index_db *db, int64_t id, index_grant *out, dv_errinfo *ei)
 {
-    sqlite3_stmt *st;
-    dv_err e;
-    int rc;
-
     dv_errinfo_clear(ei);
-    e = index_sq_stmt(db, Q_GRANT_GET, GRANT_COLS " WHERE id = ?", &st, ei);
-    if (!e)
-        e = index_acc_bind(db, st, index_sq_int(st, 1, id), ei);
-    if (e)
-        return e;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        e = grant_read(st, out, ei);
-    else if (rc == SQLITE_DONE)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such grant");
-    else
-        e = index_sq_fail(db, rc, "get grant", ei);
-    index_sq_reset(st);
-    return e;
+    return index_sq_get_id(db, Q_GRANT_GET, GRANT_COLS " WHERE id = ?", id, grant_read, out,
+                           "index: no such grant", "get grant", ei);
 }
 
 dv_err index_grant_list(index_db *db, const char *user, const char *team, int64_t now,
@@ -487,7 +429,7 @@ dv_err index_grant_list(index_db *db, const char *user, const char *team, int64_
     index_grant g;
     sqlite3_stmt *st;
     dv_err e;
-    int rc = SQLITE_DONE;
+    int rc;
 
     dv_errinfo_clear(ei);
     if ((user && !index_acc_name_ok(user)) || (team && team[0] && !index_acc_name_ok(team)))
@@ -510,16 +452,8 @@ dv_err index_grant_list(index_db *db, const char *user, const char *team, int64_
     if (user)
         rc |= index_sq_text(st, 1, user) | index_sq_text(st, 2, team && team[0] ? team : "\x01");
     e = index_acc_bind(db, st, rc, ei);
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        e = grant_read(st, &g, ei);
-        if (!e)
-            e = fn(ctx, &g);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list grants", ei);
+    while (index_sq_next(db, st, grant_read, &g, &e, "list grants", ei))
+        e = fn(ctx, &g);
     index_sq_reset(st);
     return e;
 }

@@ -9,6 +9,7 @@
 #include "index/access_int.h"
 #include "index/index.h"
 #include "index/sqlite_int.h"
+#include "index/sqlite_step.h"
 
 #include "common/banned.h"
 
@@ -148,15 +149,12 @@ dv_err index_approval_insert(index_db *db, index_approval *a, dv_errinfo *ei)
          index_sq_text(st, 7, a->reason) | index_sq_text(st, 8, a->state) |
          index_sq_int(st, 9, a->created) | index_sq_int(st, 10, a->expires);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "insert approval", ei);
-    if (!e)
-        a->id = sqlite3_last_insert_rowid(sq_of(db)->h);
-    return e;
+    return e ? e : index_sq_exec_insert(db, st, "insert approval", &a->id, ei);
 }
 
-static dv_err appr_read(sqlite3_stmt *st, index_approval *a, dv_errinfo *ei)
+static dv_err appr_read(sqlite3_stmt *st, void *row, dv_errinfo *ei)
 {
+    index_approval *a = row;
     int64_t n[3];
     int i;
 
@@ -183,25 +181,9 @@ static dv_err appr_read(sqlite3_stmt *st, index_approval *a, dv_errinfo *ei)
 
 dv_err index_approval_get(index_db *db, int64_t id, index_approval *out, dv_errinfo *ei)
 {
-    sqlite3_stmt *st;
-    dv_err e;
-    int rc;
-
     dv_errinfo_clear(ei);
-    e = index_sq_stmt(db, Q_APPR_GET, APPR_COLS " WHERE id = ?", &st, ei);
-    if (!e)
-        e = index_acc_bind(db, st, index_sq_int(st, 1, id), ei);
-    if (e)
-        return e;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        e = appr_read(st, out, ei);
-    else if (rc == SQLITE_DONE)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such approval");
-    else
-        e = index_sq_fail(db, rc, "get approval", ei);
-    index_sq_reset(st);
-    return e;
+    return index_sq_get_id(db, Q_APPR_GET, APPR_COLS " WHERE id = ?", id, appr_read, out,
+                           "index: no such approval", "get approval", ei);
 }
 
 dv_err index_approval_decide(index_db *db, int64_t id, const char *from_state, const char *state,
@@ -223,12 +205,9 @@ dv_err index_approval_decide(index_db *db, int64_t id, const char *from_state, c
     rc = index_sq_text(st, 1, state) | index_sq_text(st, 2, by) | index_sq_int(st, 3, when) |
          index_sq_int(st, 4, id) | index_sq_text(st, 5, from_state);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "decide approval", ei);
-    if (!e && sqlite3_changes(sq_of(db)->h) == 0)
-        e = dv_fail(ei, DV_EEXIST, DV_NO_OFFSET, DV_NO_TAG,
-                    "index: the approval is not in the expected state");
-    return e;
+    return e ? e
+             : index_sq_exec_one(db, st, "decide approval", DV_EEXIST,
+                                 "index: the approval is not in the expected state", ei);
 }
 
 dv_err index_approval_find(index_db *db, const char *requester, const char *action,
@@ -269,7 +248,6 @@ dv_err index_approval_list(index_db *db, const char *state,
     index_approval a;
     sqlite3_stmt *st;
     dv_err e;
-    int rc = SQLITE_DONE;
 
     dv_errinfo_clear(ei);
     if (state && !word_ok(state))
@@ -282,16 +260,8 @@ dv_err index_approval_list(index_db *db, const char *state,
         e = index_acc_bind(db, st, index_sq_text(st, 1, state), ei);
     if (e)
         return e;
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        e = appr_read(st, &a, ei);
-        if (!e)
-            e = fn(ctx, &a);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list approvals", ei);
+    while (index_sq_next(db, st, appr_read, &a, &e, "list approvals", ei))
+        e = fn(ctx, &a);
     index_sq_reset(st);
     return e;
 }
@@ -317,11 +287,7 @@ dv_err index_alert_insert(index_db *db, index_alert *a, dv_errinfo *ei)
          index_sq_text(st, 3, a->rule) | index_sq_int(st, 4, a->severity) |
          index_sq_text(st, 5, a->detail);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "insert alert", ei);
-    if (!e)
-        a->id = sqlite3_last_insert_rowid(sq_of(db)->h);
-    return e;
+    return e ? e : index_sq_exec_insert(db, st, "insert alert", &a->id, ei);
 }
 
 dv_err index_alert_ack(index_db *db, int64_t id, const char *by, int64_t when, dv_errinfo *ei)
@@ -340,21 +306,34 @@ dv_err index_alert_ack(index_db *db, int64_t id, const char *by, int64_t when, d
         return e;
     rc = index_sq_text(st, 1, by) | index_sq_int(st, 2, when) | index_sq_int(st, 3, id);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "acknowledge alert", ei);
-    if (!e && sqlite3_changes(sq_of(db)->h) == 0)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG,
-                    "index: no such alert, or already acknowledged");
-    return e;
+    return e ? e
+             : index_sq_exec_one(db, st, "acknowledge alert", DV_ENOTFOUND,
+                                 "index: no such alert, or already acknowledged", ei);
+}
+
+static dv_err alert_read(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    index_alert *a = row;
+
+    memset(a, 0, sizeof(*a));
+    a->id = sqlite3_column_int64(st, 0);
+    a->time = sqlite3_column_int64(st, 1);
+    a->severity = sqlite3_column_int(st, 4);
+    a->acked = sqlite3_column_int64(st, 7);
+    if (!index_acc_col_text(st, 2, a->user, INDEX_USER_NAME_MAX) ||
+        !index_acc_col_text(st, 3, a->rule, INDEX_WORD_MAX) ||
+        !index_acc_col_text(st, 5, a->detail, INDEX_REASON_MAX) ||
+        !index_acc_col_text(st, 6, a->acked_by, INDEX_USER_NAME_MAX))
+        return index_acc_stored(ei, "alert");
+    return DV_OK;
 }
 
 dv_err index_alert_list(index_db *db, int open_only, dv_err (*fn)(void *ctx, const index_alert *a),
                         void *ctx, dv_errinfo *ei)
 {
     index_alert a;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     dv_err e;
-    int rc = SQLITE_DONE;
 
     dv_errinfo_clear(ei);
     e = index_sq_stmt(db, Q_ALERT_LIST,
@@ -363,26 +342,10 @@ dv_err index_alert_list(index_db *db, int open_only, dv_err (*fn)(void *ctx, con
                       &st, ei);
     if (!e)
         e = index_acc_bind(db, st, index_sq_int(st, 1, open_only != 0), ei);
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        memset(&a, 0, sizeof(a));
-        a.id = sqlite3_column_int64(st, 0);
-        a.time = sqlite3_column_int64(st, 1);
-        a.severity = sqlite3_column_int(st, 4);
-        a.acked = sqlite3_column_int64(st, 7);
-        if (!index_acc_col_text(st, 2, a.user, INDEX_USER_NAME_MAX) ||
-            !index_acc_col_text(st, 3, a.rule, INDEX_WORD_MAX) ||
-            !index_acc_col_text(st, 5, a.detail, INDEX_REASON_MAX) ||
-            !index_acc_col_text(st, 6, a.acked_by, INDEX_USER_NAME_MAX))
-            e = index_acc_stored(ei, "alert");
-        if (!e)
-            e = fn(ctx, &a);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list alerts", ei);
-    index_sq_reset(st);
+    while (index_sq_next(db, st, alert_read, &a, &e, "list alerts", ei))
+        e = fn(ctx, &a);
+    if (st)
+        index_sq_reset(st);
     return e;
 }
 

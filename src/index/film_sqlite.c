@@ -8,6 +8,7 @@
 
 #include "index/access_int.h"
 #include "index/sqlite_int.h"
+#include "index/sqlite_step.h"
 
 #include "common/banned.h"
 
@@ -48,8 +49,10 @@ static int serial_ok(const char *s)
     return 1;
 }
 
-static dv_err film_read(sqlite3_stmt *st, index_film *f, dv_errinfo *ei)
+static dv_err film_read(sqlite3_stmt *st, void *row, dv_errinfo *ei)
 {
+    index_film *f = row;
+
     memset(f, 0, sizeof(*f));
     if (!index_acc_col_text(st, 0, f->serial, INDEX_FILM_SERIAL_MAX) ||
         !index_sq_col_bi(st, 1, f->study_bi) ||
@@ -90,7 +93,6 @@ dv_err index_film_get(index_db *db, const char *serial, index_film *out, dv_erri
 {
     sqlite3_stmt *st;
     dv_err e;
-    int rc;
 
     dv_errinfo_clear(ei);
     if (!serial_ok(serial))
@@ -98,17 +100,7 @@ dv_err index_film_get(index_db *db, const char *serial, index_film *out, dv_erri
     e = index_sq_stmt(db, Q_FILM_GET, FILM_COLS " WHERE serial = ?", &st, ei);
     if (!e)
         e = index_acc_bind(db, st, index_sq_text(st, 1, serial), ei);
-    if (e)
-        return e;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        e = film_read(st, out, ei);
-    else if (rc == SQLITE_DONE)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such film");
-    else
-        e = index_sq_fail(db, rc, "get film", ei);
-    index_sq_reset(st);
-    return e;
+    return e ? e : index_sq_get_one(db, st, film_read, out, "index: no such film", "get film", ei);
 }
 
 dv_err index_film_destroy(index_db *db, const char *serial, const char *by, int64_t when,
@@ -131,20 +123,16 @@ dv_err index_film_destroy(index_db *db, const char *serial, const char *by, int6
     rc = index_sq_text(st, 1, serial) | index_sq_text(st, 2, by) | index_sq_int(st, 3, when) |
          index_sq_text(st, 4, reason);
     e = index_acc_bind(db, st, rc, ei);
-    if (!e)
-        e = index_sq_exec(db, st, "destroy film", ei);
-    if (!e && sqlite3_changes(sq_of(db)->h) != 1)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG,
-                    "index: no such film, or it is already destroyed");
-    return e;
+    return e ? e
+             : index_sq_exec_one(db, st, "destroy film", DV_ENOTFOUND,
+                                 "index: no such film, or it is already destroyed", ei);
 }
 
 dv_err index_film_list(index_db *db, int outstanding, index_film_fn fn, void *ctx, dv_errinfo *ei)
 {
     index_film f;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     dv_err e;
-    int rc = SQLITE_DONE;
 
     dv_errinfo_clear(ei);
     if (outstanding)
@@ -152,16 +140,8 @@ dv_err index_film_list(index_db *db, int outstanding, index_film_fn fn, void *ct
                           FILM_COLS " WHERE destroyed = 0 ORDER BY printed, serial", &st, ei);
     else
         e = index_sq_stmt(db, Q_FILM_LIST_ALL, FILM_COLS " ORDER BY printed, serial", &st, ei);
-    while (!e) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        e = film_read(st, &f, ei);
-        if (!e)
-            e = fn(ctx, &f);
-    }
-    if (!e && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list films", ei);
+    while (index_sq_next(db, st, film_read, &f, &e, "list films", ei))
+        e = fn(ctx, &f);
     if (st)
         index_sq_reset(st);
     return e;

@@ -173,30 +173,29 @@ dv_err index_begin(index_db *db, dv_errinfo *ei)
     return e;
 }
 
-/* A level is closed whether or not the backend's statement worked: the backend rolls back
- * what it cannot commit. */
-dv_err index_commit(index_db *db, dv_errinfo *ei)
+/* Closes the innermost level with op (commit or rollback); outside a transaction: DV_EINVAL
+ * "index: <none>".  A level is closed whether or not the backend's statement worked: the
+ * backend rolls back what it cannot commit. */
+static dv_err tx_close(index_db *db, index_tx op, const char *none, dv_errinfo *ei)
 {
     dv_err e;
 
     dv_errinfo_clear(ei);
     if (db->depth == 0)
-        return bad(ei, "commit without a transaction");
-    e = db->ops->tx(db, INDEX_TX_COMMIT, db->depth, ei);
+        return bad(ei, none);
+    e = db->ops->tx(db, op, db->depth, ei);
     db->depth--;
     return e;
 }
 
+dv_err index_commit(index_db *db, dv_errinfo *ei)
+{
+    return tx_close(db, INDEX_TX_COMMIT, "commit without a transaction", ei);
+}
+
 dv_err index_rollback(index_db *db, dv_errinfo *ei)
 {
-    dv_err e;
-
-    dv_errinfo_clear(ei);
-    if (db->depth == 0)
-        return bad(ei, "rollback without a transaction");
-    e = db->ops->tx(db, INDEX_TX_ROLLBACK, db->depth, ei);
-    db->depth--;
-    return e;
+    return tx_close(db, INDEX_TX_ROLLBACK, "rollback without a transaction", ei);
 }
 
 unsigned index_depth(const index_db *db)
@@ -214,40 +213,34 @@ dv_err index_checkpoint(index_db *db, int *complete, dv_errinfo *ei)
 
 /* ---- patients, studies, series ----------------------------------------------------------- */
 
-static dv_err patient_in_ok(const index_patient_in *in, int need_bi, dv_errinfo *ei)
+/* Clears ei and checks the arguments of an upsert (id unused), else of an update of row id. */
+static dv_err patient_in_ok(const index_patient_in *in, int upsert, int64_t id, dv_errinfo *ei)
 {
-    if (need_bi && !in->pid_bi)
+    dv_errinfo_clear(ei);
+    if (upsert && !in->pid_bi)
         return bad(ei, "patient without a PatientID blind index");
     if (!seal_ok(in->seal, in->seal_len))
         return bad(ei, "patient seal missing or too long");
     if (in->n_names > INDEX_NAME_BI_MAX || (in->n_names > 0 && !in->name_bis))
         return bad(ei, "too many or missing name blind indexes");
+    if (!upsert && id <= 0)
+        return bad(ei, "patient id out of range");
     return DV_OK;
 }
 
 dv_err index_patient_upsert(index_db *db, const index_patient_in *in, int64_t *id, int *created,
                             dv_buf *old_seal, dv_errinfo *ei)
 {
-    dv_err e;
+    dv_err e = patient_in_ok(in, 1, 0, ei);
 
-    dv_errinfo_clear(ei);
-    e = patient_in_ok(in, 1, ei);
-    if (e != DV_OK)
-        return e;
-    return db->ops->patient_upsert(db, in, id, created, old_seal, ei);
+    return e ? e : db->ops->patient_upsert(db, in, id, created, old_seal, ei);
 }
 
 dv_err index_patient_update(index_db *db, int64_t id, const index_patient_in *in, dv_errinfo *ei)
 {
-    dv_err e;
+    dv_err e = patient_in_ok(in, 0, id, ei);
 
-    dv_errinfo_clear(ei);
-    e = patient_in_ok(in, 0, ei);
-    if (e != DV_OK)
-        return e;
-    if (id <= 0)
-        return bad(ei, "patient id out of range");
-    return db->ops->patient_update(db, id, in, ei);
+    return e ? e : db->ops->patient_update(db, id, in, ei);
 }
 
 dv_err index_patient_get(index_db *db, const uint8_t *pid_bi, index_row *row, dv_errinfo *ei)
@@ -257,8 +250,10 @@ dv_err index_patient_get(index_db *db, const uint8_t *pid_bi, index_row *row, dv
     return db->ops->patient_get(db, pid_bi, row, ei);
 }
 
-static dv_err study_in_ok(const index_study_in *in, int upsert, dv_errinfo *ei)
+/* Clears ei and checks the arguments of an upsert (id unused), else of an update of row id. */
+static dv_err study_in_ok(const index_study_in *in, int upsert, int64_t id, dv_errinfo *ei)
 {
+    dv_errinfo_clear(ei);
     if (upsert && (in->patient_id <= 0 || !in->uid_bi))
         return bad(ei, "study without a patient id or a StudyInstanceUID blind index");
     if (!seal_ok(in->seal, in->seal_len))
@@ -269,32 +264,24 @@ static dv_err study_in_ok(const index_study_in *in, int upsert, dv_errinfo *ei)
         return bad(ei, "retention class not printable ASCII or too long");
     if (in->created < 0)
         return bad(ei, "negative creation time");
+    if (!upsert && id <= 0)
+        return bad(ei, "study id out of range");
     return DV_OK;
 }
 
 dv_err index_study_upsert(index_db *db, const index_study_in *in, int64_t *id, int *created,
                           dv_buf *old_seal, dv_errinfo *ei)
 {
-    dv_err e;
+    dv_err e = study_in_ok(in, 1, 0, ei);
 
-    dv_errinfo_clear(ei);
-    e = study_in_ok(in, 1, ei);
-    if (e != DV_OK)
-        return e;
-    return db->ops->study_upsert(db, in, id, created, old_seal, ei);
+    return e ? e : db->ops->study_upsert(db, in, id, created, old_seal, ei);
 }
 
 dv_err index_study_update(index_db *db, int64_t id, const index_study_in *in, dv_errinfo *ei)
 {
-    dv_err e;
+    dv_err e = study_in_ok(in, 0, id, ei);
 
-    dv_errinfo_clear(ei);
-    e = study_in_ok(in, 0, ei);
-    if (e != DV_OK)
-        return e;
-    if (id <= 0)
-        return bad(ei, "study id out of range");
-    return db->ops->study_update(db, id, in, ei);
+    return e ? e : db->ops->study_update(db, id, in, ei);
 }
 
 dv_err index_study_get(index_db *db, const uint8_t *uid_bi, index_row *row, dv_errinfo *ei)

@@ -12,6 +12,7 @@
 #include "index/index.h"
 #include "index/index_int.h"
 #include "index/sqlite_int.h"
+#include "index/sqlite_step.h"
 
 #include "common/banned.h"
 
@@ -176,10 +177,7 @@ dv_err index_sq_instance_insert(index_db *db, const index_instance_in *in, int64
         return e;
     if (bind_instance(st, in) || index_sq_bi(st, 9, in->uid_bi))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    e = index_sq_exec(db, st, "insert instance", ei);
-    if (e == DV_OK && id)
-        *id = sqlite3_last_insert_rowid(sq_of(db)->h);
-    return e;
+    return index_sq_exec_insert(db, st, "insert instance", id, ei);
 }
 
 /* The id and object key of the instance with uid_bi; *id = 0 when there is none. */
@@ -269,26 +267,26 @@ dv_err index_sq_instance_get(index_db *db, const uint8_t *uid_bi, index_row *row
     return index_sq_get_row(db, st, INDEX_LEVEL_INSTANCE, row, "look up instance", ei);
 }
 
+/* row: char[INDEX_KEY_LEN + 1], the object key */
+static dv_err read_key(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    if (!index_sq_col_text(st, 0, row, INDEX_KEY_LEN))
+        return corrupt(ei, "object key");
+    return DV_OK;
+}
+
 static dv_err drop(index_db *db, int64_t id, char *old_key, dv_errinfo *ei)
 {
     char key[INDEX_KEY_LEN + 1] = "";
     sqlite3_stmt *st;
     dv_err e = index_sq_stmt(db, Q_INST_KEY_BY_ID, "SELECT object_key FROM instance WHERE id = ?",
                              &st, ei);
-    int rc;
 
     if (e != DV_OK)
         return e;
     if (index_sq_int(st, 1, id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such instance");
-    else if (rc != SQLITE_ROW)
-        e = index_sq_fail(db, rc, "look up instance", ei);
-    else if (!index_sq_col_text(st, 0, key, INDEX_KEY_LEN))
-        e = corrupt(ei, "object key");
-    index_sq_reset(st);
+    e = index_sq_get_one(db, st, read_key, key, "index: no such instance", "look up instance", ei);
     if (e == DV_OK)
         e = index_sq_stmt(db, Q_INST_DELETE, "DELETE FROM instance WHERE id = ?", &st, ei);
     if (e != DV_OK)

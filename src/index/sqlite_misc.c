@@ -11,6 +11,7 @@
 #include "index/index.h"
 #include "index/index_int.h"
 #include "index/sqlite_int.h"
+#include "index/sqlite_step.h"
 
 #include "common/banned.h"
 
@@ -26,30 +27,34 @@ static dv_err bind_fail(index_db *db, dv_errinfo *ei)
 
 /* ---- object keys and counts --------------------------------------------------------------- */
 
+typedef struct key_size {
+    char key[INDEX_KEY_LEN + 1];
+    uint64_t size;
+} key_size;
+
+static dv_err read_key_size(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    key_size *k = row;
+    int64_t size = sqlite3_column_int64(st, 1);
+
+    if (!index_sq_col_text(st, 0, k->key, INDEX_KEY_LEN) || size < 0)
+        return bad_stored(ei, "object key or size");
+    k->size = (uint64_t)size;
+    return DV_OK;
+}
+
 dv_err index_sq_object_keys(index_db *db, dv_err (*fn)(void *ctx, const char *key, uint64_t size),
                             void *ctx, dv_errinfo *ei)
 {
-    char key[INDEX_KEY_LEN + 1];
+    key_size k;
     sqlite3_stmt *st;
     dv_err e =
         index_sq_stmt(db, Q_KEYS_ALL, "SELECT object_key, size FROM instance ORDER BY id", &st, ei);
-    int64_t size;
-    int rc = SQLITE_ROW;
 
     if (e != DV_OK)
         return e;
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        size = sqlite3_column_int64(st, 1);
-        if (!index_sq_col_text(st, 0, key, INDEX_KEY_LEN) || size < 0)
-            e = bad_stored(ei, "object key or size");
-        else
-            e = fn(ctx, key, (uint64_t)size);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list object keys", ei);
+    while (index_sq_next(db, st, read_key_size, &k, &e, "list object keys", ei))
+        e = fn(ctx, k.key, k.size);
     index_sq_reset(st);
     return e;
 }
@@ -120,14 +125,12 @@ dv_err index_sq_cert_insert(index_db *db, const uint8_t *pseudonym, size_t pseud
     if (index_sq_blob(st, 1, pseudonym, pseudonym_len) || index_sq_text(st, 2, body) ||
         index_sq_blob(st, 3, sig, sig_len) || index_sq_int(st, 4, created ? created : index_now()))
         return bind_fail(db, ei);
-    e = index_sq_exec(db, st, "insert certificate", ei);
-    if (e == DV_OK && id)
-        *id = sqlite3_last_insert_rowid(sq_of(db)->h);
-    return e;
+    return index_sq_exec_insert(db, st, "insert certificate", id, ei);
 }
 
-static dv_err read_cert(sqlite3_stmt *st, index_cert *c, dv_errinfo *ei)
+static dv_err read_cert(sqlite3_stmt *st, void *row, dv_errinfo *ei)
 {
+    index_cert *c = row;
     int n;
 
     memset(c, 0, sizeof(*c));
@@ -150,7 +153,6 @@ dv_err index_sq_cert_list(index_db *db, const uint8_t *pseudonym, size_t pseudon
     index_cert c;
     sqlite3_stmt *st;
     dv_err e;
-    int rc = SQLITE_ROW;
 
     if (pseudonym)
         e = index_sq_stmt(db, Q_CERT_BY_PSEUDONYM,
@@ -166,16 +168,8 @@ dv_err index_sq_cert_list(index_db *db, const uint8_t *pseudonym, size_t pseudon
         return e;
     if (pseudonym && index_sq_blob(st, 1, pseudonym, pseudonym_len))
         return bind_fail(db, ei);
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        e = read_cert(st, &c, ei);
-        if (e == DV_OK)
-            e = fn(ctx, &c);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list certificates", ei);
+    while (index_sq_next(db, st, read_cert, &c, &e, "list certificates", ei))
+        e = fn(ctx, &c);
     index_sq_reset(st);
     return e;
 }
@@ -197,11 +191,25 @@ dv_err index_sq_user_insert(index_db *db, index_user *u, dv_errinfo *ei)
         index_sq_text(st, 3, u->pwhash) || index_sq_int(st, 4, u->must_change != 0) ||
         index_sq_int(st, 5, u->disabled != 0) || index_sq_int(st, 6, created))
         return bind_fail(db, ei);
-    e = index_sq_exec(db, st, "insert user", ei);
-    if (e == DV_OK) {
-        u->id = sqlite3_last_insert_rowid(sq_of(db)->h);
+    e = index_sq_exec_insert(db, st, "insert user", &u->id, ei);
+    if (e == DV_OK)
         u->created = created;
-    }
+    return e;
+}
+
+static dv_err read_user(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    index_user *out = row;
+    dv_err e = DV_OK;
+
+    out->id = sqlite3_column_int64(st, 0);
+    if (!index_sq_col_text(st, 1, out->name, INDEX_USER_NAME_MAX) ||
+        !index_sq_col_text(st, 2, out->role, INDEX_ROLE_MAX) ||
+        !index_sq_col_text(st, 3, out->pwhash, INDEX_PWHASH_MAX))
+        e = bad_stored(ei, "user");
+    out->must_change = sqlite3_column_int64(st, 4) != 0;
+    out->disabled = sqlite3_column_int64(st, 5) != 0;
+    out->created = sqlite3_column_int64(st, 6);
     return e;
 }
 
@@ -212,28 +220,12 @@ dv_err index_sq_user_get(index_db *db, const char *name, index_user *out, dv_err
                              "SELECT id, name, role, pwhash, must_change, disabled, created"
                              " FROM users WHERE name = ?",
                              &st, ei);
-    int rc;
 
     if (e != DV_OK)
         return e;
     if (index_sq_text(st, 1, name))
         return bind_fail(db, ei);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        if (!index_sq_col_text(st, 1, out->name, INDEX_USER_NAME_MAX) ||
-            !index_sq_col_text(st, 2, out->role, INDEX_ROLE_MAX) ||
-            !index_sq_col_text(st, 3, out->pwhash, INDEX_PWHASH_MAX))
-            e = bad_stored(ei, "user");
-        out->must_change = sqlite3_column_int64(st, 4) != 0;
-        out->disabled = sqlite3_column_int64(st, 5) != 0;
-        out->created = sqlite3_column_int64(st, 6);
-    } else if (rc == SQLITE_DONE) {
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such user");
-    } else {
-        e = index_sq_fail(db, rc, "look up user", ei);
-    }
-    index_sq_reset(st);
+    e = index_sq_get_one(db, st, read_user, out, "index: no such user", "look up user", ei);
     if (e != DV_OK)
         memset(out, 0, sizeof(*out));
     return e;
@@ -242,11 +234,7 @@ dv_err index_sq_user_get(index_db *db, const char *name, index_user *out, dv_err
 /* Runs a cached UPDATE of one user row; DV_ENOTFOUND when no row changed. */
 static dv_err user_update(index_db *db, sqlite3_stmt *st, dv_errinfo *ei)
 {
-    dv_err e = index_sq_exec(db, st, "update user", ei);
-
-    if (e == DV_OK && sqlite3_changes(sq_of(db)->h) != 1)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such user");
-    return e;
+    return index_sq_exec_one(db, st, "update user", DV_ENOTFOUND, "index: no such user", ei);
 }
 
 dv_err index_sq_user_set_password(index_db *db, int64_t id, const char *pwhash, int must_change,
@@ -294,32 +282,31 @@ dv_err index_sq_meta_set(index_db *db, const char *key, const uint8_t *value, si
     return index_sq_exec(db, st, "set meta", ei);
 }
 
+/* row: the dv_buf the value is appended to */
+static dv_err read_meta(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    index_bytes v;
+    dv_err e;
+
+    index_sq_col_blob(st, 0, &v);
+    if (v.len > INDEX_META_VALUE_MAX)
+        return bad_stored(ei, "meta value");
+    if (v.len == 0)
+        return DV_OK;
+    e = dv_buf_add(row, v.p, v.len);
+    if (e != DV_OK)
+        e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "index: cannot copy a value");
+    return e;
+}
+
 dv_err index_sq_meta_get(index_db *db, const char *key, dv_buf *out, dv_errinfo *ei)
 {
     sqlite3_stmt *st;
-    index_bytes v;
     dv_err e = index_sq_stmt(db, Q_META_GET, "SELECT value FROM meta WHERE key = ?", &st, ei);
-    int rc;
 
     if (e != DV_OK)
         return e;
     if (index_sq_text(st, 1, key))
         return bind_fail(db, ei);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        index_sq_col_blob(st, 0, &v);
-        if (v.len > INDEX_META_VALUE_MAX) {
-            e = bad_stored(ei, "meta value");
-        } else if (v.len > 0) {
-            e = dv_buf_add(out, v.p, v.len);
-            if (e != DV_OK)
-                e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "index: cannot copy a value");
-        }
-    } else if (rc == SQLITE_DONE) {
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such meta key");
-    } else {
-        e = index_sq_fail(db, rc, "get meta", ei);
-    }
-    index_sq_reset(st);
-    return e;
+    return index_sq_get_one(db, st, read_meta, out, "index: no such meta key", "get meta", ei);
 }

@@ -13,6 +13,7 @@
 #include "index/index.h"
 #include "index/index_int.h"
 #include "index/sqlite_int.h"
+#include "index/sqlite_step.h"
 
 #include "common/banned.h"
 
@@ -145,9 +146,7 @@ static dv_err patient_reseal(index_db *db, int64_t id, const index_patient_in *i
         return e;
     if (index_sq_blob(st, 1, in->seal, in->seal_len) || index_sq_int(st, 2, id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    e = index_sq_exec(db, st, "update patient", ei);
-    if (e == DV_OK && sqlite3_changes(sq_of(db)->h) != 1)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such patient");
+    e = index_sq_exec_one(db, st, "update patient", DV_ENOTFOUND, "index: no such patient", ei);
     if (e != DV_OK)
         return e;
     e = index_sq_stmt(db, Q_NAME_CLEAR, "DELETE FROM patient_name_bi WHERE patient_id = ?", &st,
@@ -255,10 +254,7 @@ dv_err index_sq_study_update(index_db *db, int64_t id, const index_study_in *in,
         index_sq_bi_null(st, 3, in->month_bi) || index_sq_text(st, 4, in->retention) ||
         index_sq_int(st, 5, id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    e = index_sq_exec(db, st, "update study", ei);
-    if (e == DV_OK && sqlite3_changes(sq_of(db)->h) != 1)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such study");
-    return e;
+    return index_sq_exec_one(db, st, "update study", DV_ENOTFOUND, "index: no such study", ei);
 }
 
 dv_err index_sq_study_get(index_db *db, const uint8_t *uid_bi, int64_t id, index_row *row,
@@ -282,6 +278,14 @@ dv_err index_sq_study_get(index_db *db, const uint8_t *uid_bi, int64_t id, index
     return index_sq_get_row(db, st, INDEX_LEVEL_STUDY, row, "look up study", ei);
 }
 
+/* row: char[INDEX_KEY_LEN + 1], the object key */
+static dv_err read_key(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    if (!index_sq_col_text(st, 0, row, INDEX_KEY_LEN))
+        return dv_fail(ei, DV_EDB, DV_NO_OFFSET, DV_NO_TAG, "index: stored object key too long");
+    return DV_OK;
+}
+
 /* Calls key_fn for every object key of the study's instances. */
 static dv_err study_keys(index_db *db, int64_t study_id,
                          dv_err (*key_fn)(void *ctx, const char *object_key), void *ctx,
@@ -293,23 +297,13 @@ static dv_err study_keys(index_db *db, int64_t study_id,
                              "SELECT i.object_key FROM instance i JOIN series se"
                              " ON se.id = i.series_id WHERE se.study_id = ? ORDER BY i.id",
                              &st, ei);
-    int rc = SQLITE_ROW;
 
     if (e != DV_OK)
         return e;
     if (index_sq_int(st, 1, study_id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    while (e == DV_OK) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (!index_sq_col_text(st, 0, key, INDEX_KEY_LEN))
-            e = dv_fail(ei, DV_EDB, DV_NO_OFFSET, DV_NO_TAG, "index: stored object key too long");
-        else
-            e = key_fn(ctx, key);
-    }
-    if (e == DV_OK && rc != SQLITE_DONE)
-        e = index_sq_fail(db, rc, "list object keys", ei);
+    while (index_sq_next(db, st, read_key, key, &e, "list object keys", ei))
+        e = key_fn(ctx, key);
     index_sq_reset(st);
     return e;
 }
@@ -328,30 +322,34 @@ static dv_err exec_ids(index_db *db, sq_q q, const char *sql, int64_t a, int64_t
     return index_sq_exec(db, st, what, ei);
 }
 
+/* row: int64_t[2], the study's id and its patient's id */
+static dv_err read_ids(sqlite3_stmt *st, void *row, dv_errinfo *ei)
+{
+    int64_t *ids = row;
+
+    (void)ei;
+    ids[0] = sqlite3_column_int64(st, 0);
+    ids[1] = sqlite3_column_int64(st, 1);
+    return DV_OK;
+}
+
 static dv_err study_drop(index_db *db, int64_t study_id,
                          dv_err (*key_fn)(void *ctx, const char *object_key), void *ctx,
                          int *patient_gone, dv_errinfo *ei)
 {
-    int64_t sid = 0, patient = 0;
+    int64_t ids[2] = {0, 0};
+    int64_t sid, patient;
     sqlite3_stmt *st;
     dv_err e = index_sq_stmt(db, Q_STUDY_PATIENT, "SELECT id, patient_id FROM study WHERE id = ?",
                              &st, ei);
-    int rc;
 
     if (e != DV_OK)
         return e;
     if (index_sq_int(st, 1, study_id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        sid = sqlite3_column_int64(st, 0);
-        patient = sqlite3_column_int64(st, 1);
-    } else if (rc == SQLITE_DONE) {
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such study");
-    } else {
-        e = index_sq_fail(db, rc, "look up study", ei);
-    }
-    index_sq_reset(st);
+    e = index_sq_get_one(db, st, read_ids, ids, "index: no such study", "look up study", ei);
+    sid = ids[0];
+    patient = ids[1];
     if (e == DV_OK && key_fn)
         e = study_keys(db, sid, key_fn, ctx, ei);
     if (e == DV_OK) /* series and instances follow by ON DELETE CASCADE */
@@ -607,10 +605,7 @@ dv_err index_sq_series_update(index_db *db, int64_t id, const uint8_t *seal, siz
         return e;
     if (index_sq_blob(st, 1, seal, seal_len) || index_sq_int(st, 2, id))
         return index_sq_fail(db, SQLITE_ERROR, "bind", ei);
-    e = index_sq_exec(db, st, "update series", ei);
-    if (e == DV_OK && sqlite3_changes(sq_of(db)->h) != 1)
-        e = dv_fail(ei, DV_ENOTFOUND, DV_NO_OFFSET, DV_NO_TAG, "index: no such series");
-    return e;
+    return index_sq_exec_one(db, st, "update series", DV_ENOTFOUND, "index: no such series", ei);
 }
 
 dv_err index_sq_series_get(index_db *db, const uint8_t *uid_bi, index_row *row, dv_errinfo *ei)

@@ -149,33 +149,38 @@ dv_err vault_user_add(vault *v, const vault_ctx *ctx, const char *name, const ch
     return e ? e : access_user_add(env, name, set, team, vault_access_now(), pw, ei);
 }
 
+/* The adapter of every list below: the caller's callback (the member its list fills) and its
+ * argument, handed to the index's list function, whose rows the *_one functions convert. */
 typedef struct list_ctx {
-    vault_user_fn fn;
+    union {
+        vault_user_fn user;
+        vault_grant_fn grant;
+        vault_approval_fn approval;
+        vault_alert_fn alert;
+    } fn;
     void *cb;
-    int64_t now;
+    int64_t now; /* users: an account is locked until a time after now */
 } list_ctx;
 
 static dv_err list_one(void *cb, const index_account *a)
 {
-    list_ctx *l = cb;
-    vault_user_info u;
+    const list_ctx *l = cb;
+    vault_user_info u = {.name = a->name,
+                         .roles = a->roles,
+                         .team = a->team,
+                         .must_change = a->must_change,
+                         .disabled = a->disabled,
+                         .suspended = a->suspended,
+                         .totp = a->totp_on,
+                         .locked = a->locked_until > l->now,
+                         .last_login = a->last_login};
 
-    memset(&u, 0, sizeof(u));
-    u.name = a->name;
-    u.roles = a->roles;
-    u.team = a->team;
-    u.must_change = a->must_change;
-    u.disabled = a->disabled;
-    u.suspended = a->suspended;
-    u.totp = a->totp_on;
-    u.locked = a->locked_until > l->now;
-    u.last_login = a->last_login;
-    return l->fn(l->cb, &u);
+    return l->fn.user(l->cb, &u);
 }
 
 dv_err vault_user_list(vault *v, const vault_ctx *ctx, vault_user_fn fn, void *cb, dv_errinfo *ei)
 {
-    list_ctx l = {fn, cb, vault_access_now()};
+    list_ctx l = {.fn.user = fn, .cb = cb, .now = vault_access_now()};
     dv_err e = vault_gate(v, ctx, ACCESS_USER_ADMIN, NULL, ei);
 
     return e ? e : index_account_list(v->db, list_one, &l, ei);
@@ -298,35 +303,28 @@ dv_err vault_breakglass_stop(vault *v, const vault_ctx *ctx, int64_t id, dv_erri
     return e ? e : access_grant_revoke(env, id, ei);
 }
 
-typedef struct grants_ctx {
-    vault_grant_fn fn;
-    void *cb;
-} grants_ctx;
-
 static dv_err grant_one(void *cb, const index_grant *g)
 {
-    grants_ctx *c = cb;
-    vault_grant_info i;
+    const list_ctx *l = cb;
+    vault_grant_info i = {.id = g->id,
+                          .created = g->created,
+                          .expires = g->expires,
+                          .grantee = g->grantee,
+                          .source = g->source,
+                          .reason = g->reason,
+                          .created_by = g->created_by,
+                          .group = g->group,
+                          .patient = g->patient};
 
-    memset(&i, 0, sizeof(i));
-    i.id = g->id;
-    i.created = g->created;
-    i.expires = g->expires;
-    i.grantee = g->grantee;
-    i.source = g->source;
-    i.reason = g->reason;
-    i.created_by = g->created_by;
-    i.group = g->group;
-    i.patient = g->patient;
     vault_hex(g->target_bi, 8, i.target);
-    return c->fn(c->cb, &i);
+    return l->fn.grant(l->cb, &i);
 }
 
 dv_err vault_grants(vault *v, const vault_ctx *ctx, const char *user, vault_grant_fn fn, void *cb,
                     dv_errinfo *ei)
 {
     access_session_info si = {0};
-    grants_ctx c = {fn, cb};
+    list_ctx l = {.fn.grant = fn, .cb = cb};
     dv_err e = vault_session(v, ctx, &si, NULL, ei);
 
     if (e)
@@ -339,7 +337,7 @@ dv_err vault_grants(vault *v, const vault_ctx *ctx, const char *user, vault_gran
     if (e)
         return e;
     return index_grant_list(v->db, user, user && !strcmp(user, si.user) ? si.team : NULL,
-                            vault_access_now(), grant_one, &c, ei);
+                            vault_access_now(), grant_one, &l, ei);
 }
 
 dv_err vault_breakglass(vault *v, const vault_ctx *ctx, const char *study_uid, const char *reason,
@@ -365,38 +363,31 @@ dv_err vault_breakglass(vault *v, const vault_ctx *ctx, const char *study_uid, c
 
 /* ---- approvals and alerts ------------------------------------------------------------------- */
 
-typedef struct appr_ctx {
-    vault_approval_fn fn;
-    void *cb;
-} appr_ctx;
-
 static dv_err appr_one(void *cb, const index_approval *a)
 {
-    appr_ctx *c = cb;
-    vault_approval_info i;
+    const list_ctx *l = cb;
+    vault_approval_info i = {.id = a->id,
+                             .created = a->created,
+                             .decided = a->decided,
+                             .requester = a->requester,
+                             .action = a->action,
+                             .reason = a->reason,
+                             .state = a->state,
+                             .decided_by = a->decided_by,
+                             .studies = a->studies,
+                             .patients = a->patients,
+                             .bytes = a->bytes};
 
-    memset(&i, 0, sizeof(i));
-    i.id = a->id;
-    i.created = a->created;
-    i.decided = a->decided;
-    i.requester = a->requester;
-    i.action = a->action;
-    i.reason = a->reason;
-    i.state = a->state;
-    i.decided_by = a->decided_by;
-    i.studies = a->studies;
-    i.patients = a->patients;
-    i.bytes = a->bytes;
-    return c->fn(c->cb, &i);
+    return l->fn.approval(l->cb, &i);
 }
 
 dv_err vault_approvals(vault *v, const vault_ctx *ctx, int pending_only, vault_approval_fn fn,
                        void *cb, dv_errinfo *ei)
 {
-    appr_ctx c = {fn, cb};
+    list_ctx l = {.fn.approval = fn, .cb = cb};
     dv_err e = vault_gate(v, ctx, ACCESS_APPROVE, NULL, ei);
 
-    return e ? e : index_approval_list(v->db, pending_only ? "pending" : NULL, appr_one, &c, ei);
+    return e ? e : index_approval_list(v->db, pending_only ? "pending" : NULL, appr_one, &l, ei);
 }
 
 dv_err vault_approval_decide(vault *v, const vault_ctx *ctx, int64_t id, int approve,
@@ -422,35 +413,28 @@ dv_err vault_approval_decide(vault *v, const vault_ctx *ctx, int64_t id, int app
     return e ? e : access_approval_decide(env, si.user, id, approve, vault_access_now(), ei);
 }
 
-typedef struct alert_ctx {
-    vault_alert_fn fn;
-    void *cb;
-} alert_ctx;
-
 static dv_err alert_one(void *cb, const index_alert *a)
 {
-    alert_ctx *c = cb;
-    vault_alert_info i;
+    const list_ctx *l = cb;
+    vault_alert_info i = {.id = a->id,
+                          .time = a->time,
+                          .acked = a->acked,
+                          .user = a->user,
+                          .rule = a->rule,
+                          .detail = a->detail,
+                          .acked_by = a->acked_by,
+                          .severity = a->severity};
 
-    memset(&i, 0, sizeof(i));
-    i.id = a->id;
-    i.time = a->time;
-    i.acked = a->acked;
-    i.user = a->user;
-    i.rule = a->rule;
-    i.detail = a->detail;
-    i.acked_by = a->acked_by;
-    i.severity = a->severity;
-    return c->fn(c->cb, &i);
+    return l->fn.alert(l->cb, &i);
 }
 
 dv_err vault_alerts(vault *v, const vault_ctx *ctx, int open_only, vault_alert_fn fn, void *cb,
                     dv_errinfo *ei)
 {
-    alert_ctx c = {fn, cb};
+    list_ctx l = {.fn.alert = fn, .cb = cb};
     dv_err e = vault_gate(v, ctx, ACCESS_ALERTS, NULL, ei);
 
-    return e ? e : index_alert_list(v->db, open_only, alert_one, &c, ei);
+    return e ? e : index_alert_list(v->db, open_only, alert_one, &l, ei);
 }
 
 dv_err vault_alert_ack(vault *v, const vault_ctx *ctx, int64_t id, dv_errinfo *ei)

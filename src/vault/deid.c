@@ -11,6 +11,10 @@
  * across exports and cannot be linked to another project's.  A file that fails de-
  * identification (the residual check found an identifier, or the file cannot be processed) is
  * not written; the export then fails with the count.
+ *
+ * Durability: each file is written atomically under its name but without its own fsync
+ * (DCM_WRITE_NO_SYNC, as `dcmvault deid` does); one dcm_sync_folder of the output folder at the
+ * end makes every file written durable before the export reports anything.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,8 +46,9 @@ static int project_ok(const char *s)
     return 1;
 }
 
-/* One instance: parse, de-identify, write as <new SOPInstanceUID>.dcm.  A file the engine
- * refuses is counted, not written; only resource errors stop the export. */
+/* One instance: parse, de-identify, write as <new SOPInstanceUID>.dcm (mode 0600, synced with the
+ * folder at the end).  A file the engine refuses is counted, not written; only resource errors
+ * stop the export. */
 static dv_err deid_one(void *cb, const char *sop_uid, int64_t id, const uint8_t *p, size_t len,
                        dv_errinfo *ei)
 {
@@ -70,7 +75,7 @@ static dv_err deid_one(void *cb, const char *sop_uid, int64_t id, const uint8_t 
     if (!e && (n < 0 || (size_t)n >= sizeof(path) || !rep.new_sop_uid[0]))
         e = dv_fail(&local, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "output path too long");
     if (!e)
-        e = vault_write_atomic(path, out.p, out.len, 0600, ei);
+        e = dcm_write_file_atomic_ex(path, out.p, out.len, DCM_WRITE_NO_SYNC, ei);
     dv_buf_release(&out);
     dcm_file_free(f);
     if (e == DV_ENOMEM || e == DV_EIO) {
@@ -118,6 +123,12 @@ dv_err vault_export_deid(vault *v, const vault_ctx *ctx, vault_sel sel, const ch
     out.dc = dc;
     e = vault_retrieve(v, ctx, &rq, deid_one, &out, NULL, NULL, ei);
     deid_ctx_free(dc);
+    if (res->written) { /* the files written are made durable also when the export fails */
+        dv_err se = dcm_sync_folder(outdir, e ? NULL : ei);
+
+        if (!e)
+            e = se;
+    }
     if (!e && res->failed) {
         *ei = res->first_error;
         e = dv_fail(ei, DV_EPERM, DV_NO_OFFSET, DV_NO_TAG,

@@ -37,8 +37,13 @@ static dcm_codec_geom geom(uint32_t rows, uint32_t cols, uint32_t samples, uint3
 
 /* ---- RLE --------------------------------------------------------------------------------- */
 
+typedef struct seg {
+    const uint8_t *p;
+    size_t n;
+} seg;
+
 /* Builds an RLE frame: header with nseg offsets, then the segments one after another. */
-static size_t rle_frame(uint8_t *out, unsigned nseg, const uint8_t *const *segs, const size_t *lens)
+static size_t rle_frame(uint8_t *out, unsigned nseg, const seg *segs)
 {
     size_t at = 64;
     unsigned i;
@@ -47,150 +52,98 @@ static size_t rle_frame(uint8_t *out, unsigned nseg, const uint8_t *const *segs,
     dv_put_le32(out, nseg);
     for (i = 0; i < nseg; i++) {
         dv_put_le32(out + 4 + 4 * i, (uint32_t)at);
-        memcpy(out + at, segs[i], lens[i]);
-        at += lens[i];
+        memcpy(out + at, segs[i].p, segs[i].n);
+        at += segs[i].n;
     }
     return at;
 }
 
-static void rle_literal_and_replicate(void **state)
+/* The decoded samples: 8-bit ones as bytes, 16-bit ones little endian. */
+static void assert_samples(const uint8_t *out, uint32_t bytes, const uint16_t *px, size_t n)
 {
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        assert_int_equal(bytes == 2 ? dv_le16(out + 2 * i) : out[i], px[i]);
+}
+
+#define RLE_END UINT32_MAX /* a patched header word: the frame's length */
+
+typedef struct rle_case {
+    const char *what;
+    unsigned nseg;
+    seg segs[3];
+    uint32_t rows, cols, samples, bytes;
+    size_t cap;     /* output bytes the decoder is given */
+    int patch_at;   /* a header word (le32) overwritten at this offset; -1: none */
+    uint32_t patch; /* its value (RLE_END: the frame's length) */
+    size_t cut;     /* the decoder gets only this many bytes; 0: the whole frame */
+    dv_err want;
+    uint16_t px[6]; /* with DV_OK: the first npx samples expected */
+    size_t npx;
+} rle_case;
+
+static const uint8_t SEG_LIT_REP[] = {0x02, 10, 20, 30, 0x80, 0xFE, 77};
+static const uint8_t SEG_HI[] = {0x01, 0x12, 0x34}, SEG_LO[] = {0xFF, 0xAB};
+static const uint8_t SEG_R[] = {0xFF, 1}, SEG_G[] = {0x01, 2, 3}, SEG_B[] = {0xFF, 9};
+static const uint8_t SEG_PAD[] = {0xFD, 5, 0x00, 0x00};  /* 4 pixels, then a stray run */
+static const uint8_t SEG_4[] = {0xFD, 5};                /* 4 pixels */
+static const uint8_t SEG_SHORT[] = {0xFE, 5};            /* 3 of 4 pixels */
+static const uint8_t SEG_CUT_LIT[] = {0x03, 1, 2};       /* literal of 4 with 2 bytes */
+static const uint8_t SEG_CUT_REP[] = {0x01, 1, 2, 0xFE}; /* replicate without its byte */
+
+/* clang-format off */
+#define S(a) {(a), sizeof(a)}
+
+static const rle_case RLE[] = {
     /* 2x3 pixels: literal run of 3 (n=2), no-op byte -128, replicate 3 times (n=-2) */
-    static const uint8_t seg[] = {0x02, 10, 20, 30, 0x80, 0xFE, 77};
-    const uint8_t *segs[] = {seg};
-    size_t lens[] = {sizeof(seg)}, n;
-    uint8_t frame[128], out[6];
-    const uint8_t want[] = {10, 20, 30, 77, 77, 77};
-    dcm_codec_geom g = geom(2, 3, 1, 1);
-    dv_errinfo ei;
+    {"literal and replicate", 1, {S(SEG_LIT_REP)}, 2, 3, 1, 1, 6, -1, 0, 0,
+     DV_OK, {10, 20, 30, 77, 77, 77}, 6},
+    {"16 bits: segment 0 holds the high bytes, segment 1 the low bytes", 2, {S(SEG_HI), S(SEG_LO)},
+     1, 2, 1, 2, 4, -1, 0, 0, DV_OK, {0x12AB, 0x34AB}, 2},
+    {"RGB comes out interleaved", 3, {S(SEG_R), S(SEG_G), S(SEG_B)}, 1, 2, 3, 1, 6, -1, 0, 0,
+     DV_OK, {1, 2, 9, 1, 3, 9}, 6},
+    {"trailing padding ignored", 1, {S(SEG_PAD)}, 2, 2, 1, 1, 4, -1, 0, 0, DV_OK, {5, 5, 5, 5}, 4},
+    {"segment count 0", 1, {S(SEG_4)}, 2, 2, 1, 1, 4, 0, 0, 0, DV_ECODEC, {0}, 0},
+    {"segment count 16", 1, {S(SEG_4)}, 2, 2, 1, 1, 4, 0, 16, 0, DV_ECODEC, {0}, 0},
+    {"two segments where 8-bit grey needs one", 2, {S(SEG_4), S(SEG_4)}, 2, 2, 1, 1, 4, -1, 0, 0,
+     DV_ECODEC, {0}, 0},
+    {"offset past the end", 1, {S(SEG_4)}, 2, 2, 1, 1, 4, 4, RLE_END, 0, DV_ECODEC, {0}, 0},
+    {"offset inside the header, first offset not 64", 1, {S(SEG_4)}, 2, 2, 1, 1, 4, 4, 60, 0,
+     DV_ECODEC, {0}, 0},
+    /* cut at 40 bytes, its offset still 60 as in the case before */
+    {"header shorter than 64 bytes", 1, {S(SEG_4)}, 2, 2, 1, 1, 4, 4, 60, 40, DV_ECODEC, {0}, 0},
+    {"output buffer of the wrong size", 1, {S(SEG_4)}, 2, 2, 1, 1, 3, -1, 0, 0, DV_EINVAL, {0}, 0},
+    {"segment short of pixels", 1, {S(SEG_SHORT)}, 2, 2, 1, 1, 4, -1, 0, 0, DV_ECODEC, {0}, 0},
+    {"literal cut short", 1, {S(SEG_CUT_LIT)}, 2, 2, 1, 1, 4, -1, 0, 0, DV_ECODEC, {0}, 0},
+    {"replicate without its byte", 1, {S(SEG_CUT_REP)}, 2, 2, 1, 1, 4, -1, 0, 0, DV_ECODEC, {0}, 0},
+    {"two 16-bit segments in order", 2, {S(SEG_4), S(SEG_4)}, 2, 2, 1, 2, 8, -1, 0, 0,
+     DV_OK, {0}, 0},
+    {"second offset before the first", 2, {S(SEG_4), S(SEG_4)}, 2, 2, 1, 2, 8, 8, 63, 0,
+     DV_ECODEC, {0}, 0},
+};
+/* clang-format on */
 
-    (void)state;
-    n = rle_frame(frame, 1, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, sizeof(out), &ei), DV_OK);
-    assert_memory_equal(out, want, sizeof(want));
-}
-
-static void rle_16bit_is_little_endian(void **state)
+static void rle_cases(void **state)
 {
-    /* segment 0 holds the high bytes, segment 1 the low bytes */
-    static const uint8_t hi[] = {0x01, 0x12, 0x34}, lo[] = {0xFF, 0xAB};
-    const uint8_t *segs[] = {hi, lo};
-    size_t lens[] = {sizeof(hi), sizeof(lo)}, n;
-    uint8_t frame[128], out[4];
-    dcm_codec_geom g = geom(1, 2, 1, 2);
-    dv_errinfo ei;
+    size_t i;
 
     (void)state;
-    n = rle_frame(frame, 2, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, sizeof(out), &ei), DV_OK);
-    assert_int_equal(dv_le16(out), 0x12AB);
-    assert_int_equal(dv_le16(out + 2), 0x34AB);
-}
+    for (i = 0; i < sizeof(RLE) / sizeof(RLE[0]); i++) {
+        const rle_case *c = &RLE[i];
+        uint8_t frame[128], out[8];
+        dcm_codec_geom g = geom(c->rows, c->cols, c->samples, c->bytes);
+        dv_errinfo ei;
 
-static void rle_rgb_is_interleaved(void **state)
-{
-    static const uint8_t r[] = {0xFF, 1}, gg[] = {0x01, 2, 3}, b[] = {0xFF, 9};
-    const uint8_t *segs[] = {r, gg, b};
-    size_t lens[] = {sizeof(r), sizeof(gg), sizeof(b)}, n;
-    uint8_t frame[128], out[6];
-    const uint8_t want[] = {1, 2, 9, 1, 3, 9};
-    dcm_codec_geom g = geom(1, 2, 3, 1);
-    dv_errinfo ei;
+        size_t n = rle_frame(frame, c->nseg, c->segs);
 
-    (void)state;
-    n = rle_frame(frame, 3, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, sizeof(out), &ei), DV_OK);
-    assert_memory_equal(out, want, sizeof(want));
-}
-
-static void rle_trailing_padding_ignored(void **state)
-{
-    static const uint8_t seg[] = {0xFD, 5, 0x00, 0x00}; /* 4 pixels, then a stray run */
-    const uint8_t *segs[] = {seg};
-    size_t lens[] = {sizeof(seg)}, n;
-    uint8_t frame[128], out[4];
-    dcm_codec_geom g = geom(2, 2, 1, 1);
-    dv_errinfo ei;
-
-    (void)state;
-    n = rle_frame(frame, 1, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, sizeof(out), &ei), DV_OK);
-    assert_int_equal(out[0], 5);
-    assert_int_equal(out[3], 5);
-}
-
-static void rle_errors(void **state)
-{
-    static const uint8_t seg[] = {0xFD, 5};
-    const uint8_t *segs[] = {seg, seg};
-    size_t lens[] = {sizeof(seg), sizeof(seg)}, n;
-    uint8_t frame[128], out[4];
-    dcm_codec_geom g = geom(2, 2, 1, 1);
-    dv_errinfo ei;
-
-    (void)state;
-    n = rle_frame(frame, 1, segs, lens);
-    /* segment count 0 and > 15 */
-    dv_put_le32(frame, 0);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    dv_put_le32(frame, 16);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    /* two segments where 8-bit grey needs one */
-    n = rle_frame(frame, 2, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    /* offset past the end, offset inside the header, first offset not 64 */
-    n = rle_frame(frame, 1, segs, lens);
-    dv_put_le32(frame + 4, (uint32_t)n);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    dv_put_le32(frame + 4, 60);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    /* header shorter than 64 bytes */
-    assert_int_equal(dcm_codec_rle(frame, 40, &g, out, 4, &ei), DV_ECODEC);
-    /* output buffer of the wrong size */
-    n = rle_frame(frame, 1, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 3, &ei), DV_EINVAL);
-}
-
-static void rle_truncated(void **state)
-{
-    static const uint8_t short_seg[] = {0xFE, 5};        /* 3 of 4 pixels */
-    static const uint8_t cut_lit[] = {0x03, 1, 2};       /* literal of 4 with 2 bytes */
-    static const uint8_t cut_rep[] = {0x01, 1, 2, 0xFE}; /* replicate without its byte */
-    const uint8_t *segs[1];
-    size_t lens[1], n;
-    uint8_t frame[128], out[4];
-    dcm_codec_geom g = geom(2, 2, 1, 1);
-    dv_errinfo ei;
-
-    (void)state;
-    segs[0] = short_seg;
-    lens[0] = sizeof(short_seg);
-    n = rle_frame(frame, 1, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    segs[0] = cut_lit;
-    lens[0] = sizeof(cut_lit);
-    n = rle_frame(frame, 1, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-    segs[0] = cut_rep;
-    lens[0] = sizeof(cut_rep);
-    n = rle_frame(frame, 1, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 4, &ei), DV_ECODEC);
-}
-
-static void rle_segments_out_of_order(void **state)
-{
-    static const uint8_t seg[] = {0xFD, 5};
-    const uint8_t *segs[] = {seg, seg};
-    size_t lens[] = {sizeof(seg), sizeof(seg)}, n;
-    uint8_t frame[128], out[8];
-    dcm_codec_geom g = geom(2, 2, 1, 2);
-    dv_errinfo ei;
-
-    (void)state;
-    n = rle_frame(frame, 2, segs, lens);
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 8, &ei), DV_OK);
-    dv_put_le32(frame + 8, 63); /* second offset before the first */
-    assert_int_equal(dcm_codec_rle(frame, n, &g, out, 8, &ei), DV_ECODEC);
+        print_message("# %s\n", c->what);
+        if (c->patch_at >= 0)
+            dv_put_le32(frame + c->patch_at, c->patch == RLE_END ? (uint32_t)n : c->patch);
+        assert_true(c->cap <= sizeof(out));
+        assert_int_equal(dcm_codec_rle(frame, c->cut ? c->cut : n, &g, out, c->cap, &ei), c->want);
+        assert_samples(out, c->bytes, c->px, c->npx);
+    }
 }
 
 /* ---- lossless JPEG (hand-made streams) --------------------------------------------------- */
@@ -237,53 +190,47 @@ static size_t ll_stream(uint8_t *s, unsigned p, unsigned sel, unsigned pt, int r
     return n;
 }
 
-static void jpegll_predictor1_8bit(void **state)
-{
-    uint8_t s[128], out[4];
-    const uint8_t want[] = {128, 130, 127, 127};
-    dcm_codec_geom g = geom(2, 2, 1, 1);
-    dv_errinfo ei;
-    size_t n = ll_stream(s, 8, 1, 0, 0);
+typedef struct ll_case {
+    const char *what;
+    unsigned p, sel, pt; /* precision, predictor, point transform (ll_stream) */
+    int restart;
+    uint32_t bytes;
+    uint16_t px[4]; /* the 2x2 samples expected */
+    int any;        /* also through dcm_codec_jpeg_any */
+} ll_case;
 
-    (void)state;
-    assert_int_equal(dcm_codec_jpegll(s, n, &g, out, 4, &ei), DV_OK);
-    assert_memory_equal(out, want, 4);
-}
-
-static void jpegll_predictor7_point_transform_12bit(void **state)
-{
+/* clang-format off */
+static const ll_case LL[] = {
+    {"predictor 1, 8 bits", 8, 1, 0, 0, 1, {128, 130, 127, 127}, 0},
     /* P=12, Pt=2: first prediction 512; (1,1) predicted (511 + 514) / 2 = 512 */
-    uint8_t s[128], out[8];
-    dcm_codec_geom g = geom(2, 2, 1, 2);
-    dv_errinfo ei;
-    size_t n = ll_stream(s, 12, 7, 2, 0);
-
-    (void)state;
-    assert_int_equal(dcm_codec_jpegll(s, n, &g, out, 8, &ei), DV_OK);
-    assert_int_equal(dv_le16(out), 512 << 2);
-    assert_int_equal(dv_le16(out + 2), 514 << 2);
-    assert_int_equal(dv_le16(out + 4), 511 << 2);
-    assert_int_equal(dv_le16(out + 6), 512 << 2);
-}
-
-static void jpegll_restart_interval(void **state)
-{
-    uint8_t s[128], out[4];
-    const uint8_t want[] = {128, 130, 127, 127};
-    dcm_codec_geom g = geom(2, 2, 1, 1);
-    dv_errinfo ei;
-    size_t n = ll_stream(s, 8, 1, 0, 1);
-
-    (void)state;
-    assert_int_equal(dcm_codec_jpegll(s, n, &g, out, 4, &ei), DV_OK);
-    assert_memory_equal(out, want, 4);
+    {"predictor 7, point transform 2, 12 bits", 12, 7, 2, 0, 2,
+     {512 << 2, 514 << 2, 511 << 2, 512 << 2}, 0},
     /* any-JPEG dispatch reaches the lossless decoder too */
-    {
+    {"restart interval", 8, 1, 0, 1, 1, {128, 130, 127, 127}, 1},
+};
+/* clang-format on */
+
+static void jpegll_cases(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(LL) / sizeof(LL[0]); i++) {
+        const ll_case *c = &LL[i];
+        uint8_t s[128], out[8];
+        dcm_codec_geom g = geom(2, 2, 1, c->bytes);
+        dv_errinfo ei;
+        size_t n = ll_stream(s, c->p, c->sel, c->pt, c->restart);
         int rgb = 1;
 
-        assert_int_equal(dcm_codec_jpeg_any(s, n, &g, out, 4, &rgb, &ei), DV_OK);
+        print_message("# %s\n", c->what);
+        assert_int_equal(dcm_codec_jpegll(s, n, &g, out, 4 * c->bytes, &ei), DV_OK);
+        assert_samples(out, c->bytes, c->px, 4);
+        if (!c->any)
+            continue;
+        assert_int_equal(dcm_codec_jpeg_any(s, n, &g, out, 4 * c->bytes, &rgb, &ei), DV_OK);
         assert_int_equal(rgb, 0);
-        assert_memory_equal(out, want, 4);
+        assert_samples(out, c->bytes, c->px, 4);
     }
 }
 
@@ -559,16 +506,8 @@ static void j2k_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rle_literal_and_replicate),
-        cmocka_unit_test(rle_16bit_is_little_endian),
-        cmocka_unit_test(rle_rgb_is_interleaved),
-        cmocka_unit_test(rle_trailing_padding_ignored),
-        cmocka_unit_test(rle_errors),
-        cmocka_unit_test(rle_truncated),
-        cmocka_unit_test(rle_segments_out_of_order),
-        cmocka_unit_test(jpegll_predictor1_8bit),
-        cmocka_unit_test(jpegll_predictor7_point_transform_12bit),
-        cmocka_unit_test(jpegll_restart_interval),
+        cmocka_unit_test(rle_cases),
+        cmocka_unit_test(jpegll_cases),
         cmocka_unit_test(jpegll_errors),
         cmocka_unit_test(jpeg_missing_eoi_tolerated),
         cmocka_unit_test(dct_own_equals_libjpeg_gray),
