@@ -36,6 +36,7 @@ typedef struct mark_args {
     const char *overlay;
     const char *proof_out, *cp_out; /* trace --vault: where to write the proof and checkpoint */
     const char *study;              /* trace --vault --study UID: the informed mode */
+    const char *original;           /* trace --key-file --original FILE: registered to it */
     uint64_t event;
     int has_event;
     int json;
@@ -61,7 +62,7 @@ static void usage_mark(FILE *f)
 static void usage_trace(FILE *f)
 {
     fprintf(f,
-            "usage: dcmvault trace FILE --key-file K [--json]\n"
+            "usage: dcmvault trace FILE --key-file K [--original ORIG] [--json]\n"
             "       dcmvault trace FILE --vault DIR [--study UID] [--proof-out P]\n"
             "                      [--checkpoint-out C]\n"
             "\n"
@@ -77,8 +78,16 @@ static void usage_trace(FILE *f)
             "`dcmvault audit check-proof --pubkey DIR/audit.vkey --checkpoint C P`).  With\n"
             "--study, when blind decoding finds nothing, the informed mode tests only the audit\n"
             "entries of that study's views, exports, prints and shares (a mark too damaged to\n"
-            "decode can still be recognised).  The trace itself is recorded on the audit log\n"
+            "decode can still be recognised); without --study the study is the one whose stored\n"
+            "image looks most like FILE (a perceptual hash).  The informed mode first registers\n"
+            "FILE to the study's stored images nearest it (features and a homography: a photo in\n"
+            "perspective, mirrored, turned or negated is aligned to the original), subtracts the\n"
+            "original and tests what is left.  The trace itself is recorded on the audit log\n"
             "first.\n"
+            "\n"
+            "With --original ORIG (a DICOM, PNG or JPEG file: the unmarked picture FILE was made\n"
+            "from), when blind detection finds nothing, FILE is registered to ORIG the same way\n"
+            "and the residual is decoded.\n"
             "\n"
             "exit codes: 0 found, 1 not found, 2 usage, 3 I/O (unreadable or undecodable file)\n");
 }
@@ -124,6 +133,11 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
                 return bad_usage(cmd, "--study needs a UID", NULL);
             a->study = v;
             i++;
+        } else if (npos == 1 && !strcmp(s, "--original")) {
+            if (!v)
+                return bad_usage(cmd, "--original needs a file", NULL);
+            a->original = v;
+            i++;
         } else if (npos == 1 && (!strcmp(s, "--proof-out") || !strcmp(s, "--checkpoint-out"))) {
             if (!v)
                 return bad_usage(cmd, "needs a file", s);
@@ -167,6 +181,9 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
             cmd, npos == 1 ? "missing --key-file K or --vault DIR" : "missing --key-file K", NULL);
     if ((a->proof_out || a->cp_out || a->study) && !a->vo.dir)
         return bad_usage(cmd, "--study, --proof-out and --checkpoint-out go with --vault", NULL);
+    if (a->original && a->vo.dir)
+        return bad_usage(cmd, "--original goes with --key-file (the vault finds its originals)",
+                         NULL);
     if (npos == 2 && !a->has_event)
         return bad_usage(cmd, "missing --event N", NULL);
     return 0;
@@ -367,6 +384,21 @@ static void print_result(const mark_args *a, const mark_result *r)
            r->scale, r->angle_deg, r->offset_x, r->offset_y, r->inverted ? ", inverted" : "");
 }
 
+static void print_reg(const mark_args *a, const mark_reg *g)
+{
+    if (a->json)
+        return;
+    if (!g->ok) {
+        printf("registration to the original: no match (%u keypoints, best %u of %u matches "
+               "consistent)\n",
+               g->points, g->inliers, g->matches);
+        return;
+    }
+    printf("registered to the original: %u of %u matches consistent, %u blocks refined%s%s%s\n",
+           g->inliers, g->matches, g->refined, g->variant ? ", flipped or turned" : "",
+           g->inverted ? ", negative" : "", g->blur > 0 ? ", blurred" : "");
+}
+
 /* The picture to search: a PNG or JPEG as is, a DICOM file's first frame rendered. */
 static dv_err image_of(const dv_buf *in, render_image *im, dv_errinfo *ei)
 {
@@ -390,6 +422,76 @@ static dv_err trace_buf(const crypto_key *k, const dv_buf *in, mark_result *r, d
     if (e)
         return e;
     e = mark_detect_image(k, &im, r, ei);
+    render_image_release(&im);
+    return e;
+}
+
+/* The original's values: a DICOM file's (mark_reference_of), or a PNG/JPEG's luminance. */
+static dv_err original_of(const char *path, float **px, uint32_t *w, uint32_t *h, dv_errinfo *ei)
+{
+    render_image im = {0};
+    dcm_file *f = NULL;
+    size_t i, n;
+    dv_buf b;
+    dv_err e;
+
+    *px = NULL;
+    dv_buf_init(&b, MAX_OUTPUT);
+    e = read_all(path, &b, ei);
+    if (!e && mark_img_sniff(b.p, b.len) == MARK_IMG_UNKNOWN) {
+        e = dcm_parse(b.p, b.len, 0, NULL, &f, ei);
+        if (!e)
+            e = mark_reference_of(f, px, w, h, ei);
+        dcm_file_free(f);
+        dv_buf_release(&b);
+        return e;
+    }
+    if (!e)
+        e = mark_img_decode(b.p, b.len, &im, NULL, ei);
+    dv_buf_release(&b);
+    n = (size_t)im.width * im.height;
+    *px = e ? NULL : malloc(n * sizeof(float));
+    if (!e && !*px)
+        e = dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+    for (i = 0; !e && i < n; i++) {
+        const uint8_t *p = im.pixels + i * im.channels;
+        (*px)[i] = im.channels == 1 ? p[0] : .299f * p[0] + .587f * p[1] + .114f * p[2];
+    }
+    *w = im.width;
+    *h = im.height;
+    render_image_release(&im);
+    return e;
+}
+
+/* trace --original: blind first, then registered to the original; two tests, each counted
+ * twice (Bonferroni). */
+static dv_err trace_with_original(const crypto_key *k, const dv_buf *in, const char *orig,
+                                  mark_result *r, mark_reg *g, dv_errinfo *ei)
+{
+    render_image im;
+    float *ref = NULL;
+    uint32_t w = 0, h = 0;
+    dv_err e = image_of(in, &im, ei);
+
+    if (e)
+        return e;
+    e = mark_detect_image(k, &im, r, ei);
+    if (!e) {
+        r->fp_probability = fmin(1, 2 * r->fp_probability);
+        r->found = r->found && r->fp_probability < MARK_FP_MAX;
+    }
+    if (!e && !r->found) {
+        e = original_of(orig, &ref, &w, &h, ei);
+        if (!e)
+            e = mark_detect_original(k, ref, w, h, &im, NULL, 0, r, g, ei);
+        if (!e) {
+            r->fp_probability = fmin(1, 2 * r->fp_probability);
+            r->found = r->found && r->fp_probability < MARK_FP_MAX;
+        }
+        free(ref);
+    }
+    if (!e && !r->found)
+        r->payload = 0;
     render_image_release(&im);
     return e;
 }
@@ -446,6 +548,8 @@ static int trace_vault(mark_args *a)
                 printf("informed mode: blind decoding found nothing; %zu access entries of the "
                        "study tested\n",
                        res.candidates);
+            if (res.references)
+                print_reg(a, &res.reg);
             if (res.in_log && !a->json)
                 printf("audit entry %s\n%.*s", res.entry, (int)res.proof.len,
                        (const char *)res.proof.p);
@@ -463,6 +567,7 @@ int cmd_trace(int argc, char **argv)
     mark_args a;
     crypto_key k;
     mark_result r;
+    mark_reg g;
     dv_buf in;
     dv_errinfo ei;
     dv_err e;
@@ -482,15 +587,19 @@ int cmd_trace(int argc, char **argv)
         return rc;
     dv_errinfo_clear(&ei);
     memset(&r, 0, sizeof(r));
+    memset(&g, 0, sizeof(g));
     dv_buf_init(&in, MAX_OUTPUT);
     e = read_all(a.in, &in, &ei);
     if (!e)
-        e = trace_buf(&k, &in, &r, &ei);
+        e = a.original ? trace_with_original(&k, &in, a.original, &r, &g, &ei)
+                       : trace_buf(&k, &in, &r, &ei);
     if (e) {
         cli_report("trace", a.in, e, &ei);
         rc = e == DV_ENOMEM ? DV_EXIT_INTERNAL : DV_EXIT_IO;
     } else {
         print_result(&a, &r);
+        if (a.original && (g.ok || g.points))
+            print_reg(&a, &g);
         rc = r.found ? DV_EXIT_OK : DV_EXIT_FAIL;
     }
     crypto_key_wipe(&k);

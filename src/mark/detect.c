@@ -244,6 +244,52 @@ static dv_err try_geometry(detector *d, const mark_geom *g, mark_result *best)
     return DV_OK;
 }
 
+/* The known geometry (the residual of the informed mode lies on the marked grid): identity,
+ * tile origin within +-radius pixels of the image's corner, both polarities; every candidate
+ * at every offset and polarity is counted in the false-positive probability. */
+static dv_err try_known(detector *d, uint32_t radius, mark_result *best)
+{
+    float soft[MARK_CODED_BITS];
+    mark_geom g;
+    mark_result r;
+    int dx, dy, pol, rad = (int)radius;
+    uint32_t i;
+    dv_err e;
+
+    memset(&g, 0, sizeof(g));
+    g.fwd[0] = g.fwd[3] = g.inv[0] = g.inv[3] = 1;
+    g.scale = 1;
+    g.x1 = d->w;
+    g.y1 = d->h;
+    e = whiten(d, 1);
+    if (e)
+        return e;
+    fold(d, &g);
+    d->ngeom = (uint32_t)((2 * rad + 1) * (2 * rad + 1));
+    for (dy = -rad; dy <= rad; dy++)
+        for (dx = -rad; dx <= rad; dx++)
+            for (pol = -1; pol <= 1; pol += 2) {
+                uint32_t off = ((uint32_t)(dy + MARK_TILE) % MARK_TILE) * MARK_TILE +
+                               (uint32_t)(dx + MARK_TILE) % MARK_TILE;
+                memset(&r, 0, sizeof(r));
+                soft_bits(d, d->fre, off, pol, soft);
+                informed(d, soft, &r);
+                if (r.fp_probability < best->fp_probability) {
+                    *best = r;
+                    best->offset_x = off % MARK_TILE;
+                    best->offset_y = off / MARK_TILE;
+                    best->inverted = pol < 0;
+                    best->scale = 1;
+                    best->a[0] = best->a[3] = 1;
+                }
+            }
+    for (i = 0; i < 4; i++)
+        best->a[i] = i == 0 || i == 3;
+    if (!best->found)
+        best->payload = 0;
+    return DV_OK;
+}
+
 static dv_err make_sync(detector *d)
 {
     uint32_t i;
@@ -305,7 +351,8 @@ static float *normalised(const float *px, size_t n, dv_errinfo *ei, dv_err *e)
 }
 
 static dv_err detect(const crypto_key *key, const float *px, uint32_t w, uint32_t h,
-                     const uint64_t *cand, size_t ncand, mark_result *res, dv_errinfo *ei)
+                     const uint64_t *cand, size_t ncand, int known, uint32_t radius,
+                     mark_result *res, dv_errinfo *ei)
 {
     detector d;
     size_t n = (size_t)w * h;
@@ -345,7 +392,11 @@ static dv_err detect(const crypto_key *key, const float *px, uint32_t w, uint32_
         d.fim = d.fre + MARK_TT;
         d.fcnt = d.fim + MARK_TT;
         e = make_sync(&d);
-        if (!e)
+        if (!e && known)
+            e = try_known(&d, radius, res) ? dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG,
+                                                     "mark: out of memory in detection")
+                                           : DV_OK;
+        else if (!e)
             e = run(&d, res, ei);
     }
     free((void *)d.img);
@@ -357,10 +408,28 @@ static dv_err detect(const crypto_key *key, const float *px, uint32_t w, uint32_
     return e;
 }
 
+dv_err mark_detect_float(const crypto_key *key, const float *px, uint32_t w, uint32_t h,
+                         const uint64_t *cand, size_t ncand, mark_result *res, dv_errinfo *ei)
+{
+    return detect(key, px, w, h, cand, ncand, 0, 0, res, ei);
+}
+
+dv_err mark_detect_float_known(const crypto_key *key, const float *px, uint32_t w, uint32_t h,
+                               const uint64_t *cand, size_t ncand, uint32_t radius,
+                               mark_result *res, dv_errinfo *ei)
+{
+    if (!cand || !ncand || radius > MARK_TILE / 4) {
+        memset(res, 0, sizeof(*res));
+        res->fp_probability = 1;
+        return DV_OK;
+    }
+    return detect(key, px, w, h, cand, ncand, 1, radius, res, ei);
+}
+
 dv_err mark_detect(const crypto_key *key, const float *px, uint32_t w, uint32_t h, mark_result *res,
                    dv_errinfo *ei)
 {
-    return detect(key, px, w, h, NULL, 0, res, ei);
+    return detect(key, px, w, h, NULL, 0, 0, 0, res, ei);
 }
 
 static dv_err detect_image(const crypto_key *key, const render_image *im, const uint64_t *cand,
@@ -385,7 +454,7 @@ static dv_err detect_image(const crypto_key *key, const render_image *im, const 
         const uint8_t *p = im->pixels + i * im->channels;
         px[i] = im->channels == 1 ? p[0] : .299f * p[0] + .587f * p[1] + .114f * p[2];
     }
-    e = detect(key, px, im->width, im->height, cand, ncand, res, ei);
+    e = detect(key, px, im->width, im->height, cand, ncand, 0, 0, res, ei);
     free(px);
     return e;
 }

@@ -137,6 +137,52 @@ dv_err mark_detect_image_candidates(const crypto_key *key, const render_image *i
                                     const uint64_t *cand, size_t ncand, mark_result *res,
                                     dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 5);
 
+/* ---- informed detection with the original: registration ---------------------------------- */
+
+/* How a leaked copy lies over its original. */
+typedef struct mark_reg {
+    int ok;              /* a plausible homography was found */
+    double h[9];         /* original (u, v, 1) -> leak (x, y, w), row-major, h[8] = 1 */
+    uint32_t ref_points; /* keypoints of the original */
+    uint32_t points;     /* keypoints of the leak */
+    uint32_t matches;    /* descriptor matches of the accepted (else the best) variant */
+    uint32_t inliers;    /* of them, consistent with the homography */
+    uint32_t refined;    /* blocks of a 12 x 12 grid over the leak matched (0: not refined) */
+    int aligned;         /* refined again on every pixel (Gauss-Newton on intensities) */
+    uint32_t tries;      /* variants matched: flips and quarter turns, each either polarity */
+    int variant;         /* bit 0: mirrored left-right, bit 1: top-bottom, bit 2: transposed */
+    int inverted;        /* the leak is a negative */
+    double blur;         /* informed detection: the blur (sigma, leak pixels) that fit best */
+} mark_reg;
+
+/* Registers img (w x h, any depth, e.g. a photo of a screen) to ref (rw x rh, the original it
+ * may show): Harris corners on half-octave pyramids, 8 x 8 block-mean descriptors, ratio-test
+ * matching of the leak as it is and flipped, turned or negated, RANSAC homography refitted on its
+ * inliers.  Fills *reg (ok = 0 when no plausible homography was found, e.g. another image).
+ * DV_ELIMIT above MARK_MAX_PIXELS, DV_ENOMEM. */
+dv_err mark_register(const float *ref, uint32_t rw, uint32_t rh, const float *img, uint32_t w,
+                     uint32_t h, mark_reg *reg, dv_errinfo *ei) DV_WUR DV_NONNULL(1, 4, 7);
+
+/* Informed detection with the original: ref is the unmarked image the marked copy was made from
+ * (same size and orientation as the copy: a stored frame's values or its render).  The leak is
+ * registered to it (mark_register), the original is carried into the leak's geometry, mapped
+ * through the fitted intensity curve (window, gamma, negative) and blur, and subtracted: what
+ * is left is the mark and noise, without the picture that hides it.  That residual, carried back
+ * onto the original's grid, is searched as mark_detect (cand NULL or ncand 0: blind decoding
+ * with the CRC) or as mark_detect_image_candidates.  res as for those (found = 0 when the
+ * registration fails); reg may be NULL.  Errors as mark_register. */
+dv_err mark_detect_original(const crypto_key *key, const float *ref, uint32_t rw, uint32_t rh,
+                            const render_image *leak, const uint64_t *cand, size_t ncand,
+                            mark_result *res, mark_reg *reg, dv_errinfo *ei) DV_WUR
+    DV_NONNULL(1, 2, 5, 8);
+
+/* The original an informed detection compares against, from a stored object: frame 0's stored
+ * values (monochrome 8/16/32-bit; the intensity curve fitted later absorbs any window), else the
+ * luminance of frame 0's default render (colour, palette, 1-bit).  *px is malloc'd, w x h.
+ * Errors of dcm_frame_decode / render_frame, DV_ELIMIT, DV_ENOMEM. */
+dv_err mark_reference_of(const dcm_file *f, float **px, uint32_t *w, uint32_t *h,
+                         dv_errinfo *ei) DV_WUR DV_NONNULL(1, 2, 3, 4);
+
 /* ---- finding the original: a perceptual hash ---------------------------------------------- */
 
 /* 64-bit perceptual hash of an 8-bit gray or RGB image (DCT of a 32 x 32 reduction).  -1 for an

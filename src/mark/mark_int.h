@@ -45,4 +45,36 @@ dv_err mark_box_mean(const float *in, float *out, float *tmp, uint32_t w, uint32
 /* Standard normal upper tail. */
 double mark_q(double z);
 
+/* Separable Gaussian blur of a w x h image in place (nothing below sigma 0.2; the kernel is cut
+ * at 31 pixels); tmp holds w*h floats. */
+void mark_blur(float *px, uint32_t w, uint32_t h, float *tmp, double sigma);
+/* Bilinear sample at (x, y), clamped to the image. */
+float mark_bilinear(const float *px, uint32_t w, uint32_t h, double x, double y);
+
+/* Solves the n x n system a x = b in place (a row-major, destroyed; x in b) by Gaussian
+ * elimination with partial pivoting; -1 when singular. */
+int mark_solve(double *a, double *b, int n);
+/* out = a * b (3 x 3, row-major); out is neither a nor b. */
+void mark_mat3_mul(const double a[9], const double b[9], double out[9]);
+/* o = a^-1 (3 x 3); -1 when singular. */
+int mark_mat3_inv(const double a[9], double o[9]);
+/* (x, y) = the homography h applied to (u, v); -1 at the line at infinity. */
+int mark_h_project(const double h[9], double u, double v, double *x, double *y);
+/* Refines hom (original -> leak, hom[8] = 1) on every pixel (align.c).  0 done (hom maybe
+ * unchanged), -1 out of memory. */
+int mark_align(const float *ref, uint32_t rw, uint32_t rh, const float *img, uint32_t w, uint32_t h,
+               double hom[9]);
+
+/* Detection on a float image with optional candidates (detect.c): mark_detect when ncand is 0
+ * or cand is NULL, else the informed test of mark_detect_image_candidates. */
+dv_err mark_detect_float(const crypto_key *key, const float *px, uint32_t w, uint32_t h,
+                         const uint64_t *cand, size_t ncand, mark_result *res,
+                         dv_errinfo *ei) DV_WUR;
+/* The informed test at a known geometry: the image lies on the marked grid (identity), the tile
+ * origin within +-radius pixels (radius <= MARK_TILE / 4) of its top-left corner.  No
+ * candidates: nothing found. */
+dv_err mark_detect_float_known(const crypto_key *key, const float *px, uint32_t w, uint32_t h,
+                               const uint64_t *cand, size_t ncand, uint32_t radius,
+                               mark_result *res, dv_errinfo *ei) DV_WUR;
+
 #endif

@@ -160,113 +160,256 @@ static dv_err keep_ref(void *cb, const index_row *row)
     return DV_OK;
 }
 
-/* The perceptual hash of one stored instance's first frame (default rendering); -1 when it
- * is not an image. */
-static int stored_phash(vault *v, const ph_ref *r, uint64_t *h)
+/* One stored instance, decrypted and parsed; NULL when it cannot be (the caller skips it). */
+static dcm_file *stored_file(vault *v, const ph_ref *r, dv_buf *pt)
 {
     index_row row;
     crypto_key dek;
-    render_image im = {0};
     dcm_file *f = NULL;
-    dv_buf pt;
-    int rc = -1;
 
     memset(&row, 0, sizeof(row));
     row.study_id = r->study_id;
     memcpy(row.study_bi, r->study_bi, INDEX_BI_BYTES);
     memcpy(row.dek_wrapped, r->dek, r->dek_len);
     row.dek_len = r->dek_len;
-    dv_buf_init(&pt, VAULT_IMPORT_MAX);
     if (vault_study_dek(v, &row, &dek, NULL) == DV_OK) {
-        if (vault_object_open(v, &dek, r->instance_id, r->key, &pt, NULL) == DV_OK &&
-            dcm_parse(pt.p, pt.len, 0, NULL, &f, NULL) == DV_OK &&
-            render_frame(f, 0, NULL, &im, NULL) == DV_OK)
-            rc = mark_phash(&im, h);
+        if (vault_object_open(v, &dek, r->instance_id, r->key, pt, NULL) != DV_OK ||
+            dcm_parse(pt->p, pt->len, 0, NULL, &f, NULL) != DV_OK)
+            f = NULL;
         crypto_key_wipe(&dek);
     }
+    return f;
+}
+
+static void wipe_buf(dv_buf *pt)
+{
+    if (pt->p)
+        sodium_memzero(pt->p, pt->len);
+    dv_buf_release(pt);
+}
+
+/* The perceptual hash of one stored instance's first frame (default rendering); -1 when it
+ * is not an image. */
+static int stored_phash(vault *v, const ph_ref *r, uint64_t *h)
+{
+    render_image im = {0};
+    dcm_file *f;
+    dv_buf pt;
+    int rc = -1;
+
+    dv_buf_init(&pt, VAULT_IMPORT_MAX);
+    f = stored_file(v, r, &pt);
+    if (f && render_frame(f, 0, NULL, &im, NULL) == DV_OK)
+        rc = mark_phash(&im, h);
     render_image_release(&im);
     dcm_file_free(f);
-    if (pt.p)
-        sodium_memzero(pt.p, pt.len);
-    dv_buf_release(&pt);
+    wipe_buf(&pt);
     return rc;
 }
 
-/* The study whose image looks most like the leak, when one is close enough. */
-static dv_err find_study(vault *v, const render_image *leak, uint8_t bi[INDEX_BI_BYTES], int *found,
-                         vault_trace_res *res, dv_errinfo *ei)
+#define TRACE_REFS 3 /* stored images the leak is registered to, at most */
+
+/* The stored images that look most like the leak (of one study when study_bi is given, else
+ * of the whole vault), nearest first.  A photo in perspective may be far from its original by
+ * the hash and still be the nearest: the registration decides. */
+typedef struct ranked {
+    ph_ref ref[TRACE_REFS];
+    unsigned dist[TRACE_REFS];
+    size_t n;
+} ranked;
+
+static void rank_in(ranked *k, const ph_ref *r, unsigned d)
+{
+    size_t i = k->n;
+
+    if (k->n == TRACE_REFS && d >= k->dist[TRACE_REFS - 1])
+        return;
+    if (k->n == TRACE_REFS)
+        i = TRACE_REFS - 1;
+    else
+        k->n++;
+    for (; i > 0 && k->dist[i - 1] > d; i--) {
+        k->ref[i] = k->ref[i - 1];
+        k->dist[i] = k->dist[i - 1];
+    }
+    k->ref[i] = *r;
+    k->dist[i] = d;
+}
+
+static dv_err rank_stored(vault *v, const render_image *leak, const uint8_t *study_bi, ranked *k,
+                          vault_trace_res *res, dv_errinfo *ei)
 {
     index_query q;
     ph_list l = {NULL, 0, 0};
     uint64_t lh, h;
-    unsigned best = 65, d;
+    unsigned d;
     size_t i;
     dv_err e;
 
-    *found = 0;
+    memset(k, 0, sizeof(*k));
+    for (i = 0; i < TRACE_REFS; i++)
+        k->dist[i] = 0xFFFFu;
     if (mark_phash(leak, &lh) != 0)
         return DV_OK;
     memset(&q, 0, sizeof(q));
     q.level = INDEX_LEVEL_INSTANCE;
+    q.study_bi = study_bi;
     e = index_find(v->db, &q, keep_ref, &l, NULL, ei);
     for (i = 0; !e && i < l.n; i++) {
         if (stored_phash(v, &l.r[i], &h) != 0)
             continue;
         res->searched++;
         d = mark_phash_distance(lh, h);
-        if (d < best) {
-            best = d;
-            memcpy(bi, l.r[i].study_bi, INDEX_BI_BYTES);
-        }
+        res->phash_distance = d < res->phash_distance ? d : res->phash_distance;
+        rank_in(k, &l.r[i], d);
     }
     if (l.r)
         sodium_memzero(l.r, l.cap * sizeof(*l.r));
     free(l.r);
-    res->phash_distance = best;
-    *found = !e && best <= PHASH_MATCH;
     return e;
 }
 
-/* Blind first; then the informed mode on the named study, or on the study the perceptual
- * search finds. */
+/* Registers the leak to one stored image and tests the candidates in the residual. */
+static dv_err with_original(vault *v, const crypto_key *key, const render_image *im,
+                            const ph_ref *r, const uint64_t *cand, size_t ncand, mark_result *mr,
+                            mark_reg *reg, dv_errinfo *ei)
+{
+    float *ref = NULL;
+    uint32_t w = 0, h = 0;
+    dcm_file *f;
+    dv_buf pt;
+    dv_err e = DV_OK;
+
+    memset(mr, 0, sizeof(*mr));
+    mr->fp_probability = 1;
+    memset(reg, 0, sizeof(*reg));
+    dv_buf_init(&pt, VAULT_IMPORT_MAX);
+    f = stored_file(v, r, &pt);
+    if (f && mark_reference_of(f, &ref, &w, &h, NULL) == DV_OK)
+        e = mark_detect_original(key, ref, w, h, im, cand, ncand, mr, reg, ei);
+    if (ref)
+        sodium_memzero(ref, (size_t)w * h * sizeof(float));
+    free(ref);
+    dcm_file_free(f);
+    wipe_buf(&pt);
+    return e;
+}
+
+/* Every test of the informed mode counts against the others (Bonferroni): n tests, each
+ * probability times n. */
+static void counted(mark_result *r, size_t n)
+{
+    r->fp_probability = r->fp_probability * (double)n < 1 ? r->fp_probability * (double)n : 1;
+    r->found = r->found && r->fp_probability < MARK_FP_MAX;
+    if (!r->found)
+        r->payload = 0;
+}
+
+/* The informed mode: the leak registered to each ranked stored image (features and a homography)
+ * and the study's candidates tested in what the original does not explain; then the candidates
+ * tested on the leak itself. */
+/* The leak registered to each ranked stored image; the candidates of that image's study tested
+ * in what the original does not explain. */
+static dv_err registered(vault *v, const crypto_key *key, const render_image *im, const ranked *k,
+                         size_t tests, vault_trace_res *res, dv_errinfo *ei)
+{
+    uint64_t *cand = NULL;
+    size_t ncand = 0, i;
+    mark_result mr;
+    mark_reg reg;
+    dv_err e = DV_OK;
+
+    for (i = 0; !e && i < k->n && !res->mark.found; i++) {
+        free(cand);
+        cand = NULL;
+        e = study_events(v, k->ref[i].study_bi, &cand, &ncand, ei);
+        if (e || !ncand)
+            continue;
+        e = with_original(v, key, im, &k->ref[i], cand, ncand, &mr, &reg, ei);
+        res->references++;
+        if (e || !reg.ok)
+            continue;
+        counted(&mr, tests);
+        if (!res->reg.ok || mr.found) { /* the first registration, or the one that found */
+            res->reg = reg;
+            res->mark = mr;
+            res->candidates = ncand;
+        }
+    }
+    free(cand);
+    return e;
+}
+
+/* The informed mode: registration to the nearest stored images first; then, without one, the
+ * candidates of the named study (or of the nearest image's, when the hash is close enough)
+ * tested on the leak itself.  Every test counts against the others. */
+static dv_err informed(vault *v, const crypto_key *key, const render_image *im, const ranked *k,
+                       const uint8_t *study_bi, vault_trace_res *res, dv_errinfo *ei)
+{
+    const uint8_t *bi = study_bi                            ? study_bi
+                        : k->n && k->dist[0] <= PHASH_MATCH ? k->ref[0].study_bi
+                                                            : NULL;
+    size_t ncand = 0, tests = k->n + 1;
+    uint64_t *cand = NULL;
+    mark_result mr;
+    dv_err e;
+
+    res->informed = 1;
+    e = registered(v, key, im, k, tests, res, ei);
+    if (e || res->mark.found || !bi)
+        return e;
+    e = study_events(v, bi, &cand, &ncand, ei);
+    if (!e && ncand) {
+        e = mark_detect_image_candidates(key, im, cand, ncand, &mr, ei);
+        counted(&mr, tests);
+        if (!e && (mr.found || !res->reg.ok)) {
+            res->mark = mr;
+            res->candidates = ncand;
+        }
+    }
+    free(cand);
+    return e;
+}
+
+/* Blind first; then the informed mode on the named study, or on the study of the stored image
+ * the perceptual search finds closest. */
 static dv_err trace_detect(vault *v, const render_image *im, const char *study_uid,
                            vault_trace_res *res, dv_errinfo *ei)
 {
     uint8_t bi[INDEX_BI_BYTES];
-    uint64_t *cand = NULL;
-    size_t ncand = 0;
+    ranked *k = calloc(1, sizeof(*k));
     crypto_key key;
-    int have = 0;
-    dv_err e = vault_mark_key(v, &key);
+    dv_err e = k ? vault_mark_key(v, &key)
+                 : dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
 
-    if (!e)
-        e = mark_detect_image(&key, im, &res->mark, ei);
-    if (!e && !res->mark.found && study_uid) {
-        vault_blind(v, "study-uid", study_uid, bi);
-        have = 1;
-    } else if (!e && !res->mark.found) {
-        e = find_study(v, im, bi, &have, res, ei);
-        res->by_phash = have;
+    if (e) {
+        free(k);
+        return e;
     }
-    if (!e && have) {
-        e = study_events(v, bi, &cand, &ncand, ei);
-        if (!e && ncand)
-            e = mark_detect_image_candidates(&key, im, cand, ncand, &res->mark, ei);
-        res->informed = 1;
-        res->candidates = ncand;
-        free(cand);
+    e = mark_detect_image(&key, im, &res->mark, ei);
+    if (!e && !res->mark.found) {
+        if (study_uid)
+            vault_blind(v, "study-uid", study_uid, bi);
+        e = rank_stored(v, im, study_uid ? bi : NULL, k, res, ei);
+        if (!e)
+            e = informed(v, &key, im, k, study_uid ? bi : NULL, res, ei);
+        res->by_phash = !study_uid && res->mark.found;
     }
     crypto_key_wipe(&key);
+    sodium_memzero(k, sizeof(*k));
+    free(k);
     return e;
 }
 
 dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const char *study_uid,
                    vault_trace_res *res, dv_errinfo *ei)
 {
-    char detail[128];
+    char detail[192];
     dv_err e = vault_gate(v, ctx, ACCESS_AUDIT, NULL, ei); /* the privacy officer's */
 
     res->in_log = 0;
+    res->references = 0;
+    memset(&res->reg, 0, sizeof(res->reg));
     res->informed = 0;
     res->candidates = 0;
     res->by_phash = 0;
@@ -280,6 +423,9 @@ dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const
     if (res->mark.found)
         (void)snprintf(detail, sizeof(detail), "trace%s: mark of entry %llu found (p %.1e)",
                        !res->informed  ? ""
+                       : res->reg.ok   ? (res->by_phash ? " (informed, registered to the original "
+                                                          "found by perceptual hash)"
+                                                        : " (informed, registered to the original)")
                        : res->by_phash ? " (informed; study found by perceptual hash)"
                                        : " (informed, one study's accesses)",
                        (unsigned long long)res->mark.payload, res->mark.fp_probability);

@@ -283,8 +283,10 @@ dv_err vault_share(vault *v, const vault_ctx *ctx, const char *sop_uid, const va
 typedef struct vault_trace_res {
     mark_result mark;        /* what detection found */
     int informed;            /* blind found nothing; the study's access entries were tested */
+    size_t references;       /* stored images the leak was registered to (informed mode) */
+    mark_reg reg;            /* the registration used (reg.ok: the leak was aligned to one) */
     size_t candidates;       /* how many (informed mode) */
-    int by_phash;            /* the study was found by the perceptual search (no --study) */
+    int by_phash;            /* found in a study the perceptual search chose (no --study) */
     size_t searched;         /* stored images compared by the perceptual search */
     unsigned phash_distance; /* bits of 64 between the leak and the closest stored image */
     int in_log;              /* the mark names an entry of this vault's log (below) */
@@ -295,10 +297,13 @@ typedef struct vault_trace_res {
 
 /* From a leaked picture to the access that released it: blind detection with the vault's mark
  * key -- and, when that finds nothing, the informed mode: only the audit entries of one study's
- * view/export/print/share accesses are tested as payloads (mark_detect_image_candidates); the
- * study is study_uid, or (NULL) the one holding the stored image whose perceptual hash is
- * closest to the leak's (every stored image's first frame is rendered and hashed: slow on a
- * large vault) -- then the audit entry found and its inclusion proof against a checkpoint
+ * view/export/print/share accesses are tested as payloads.  The study is study_uid, or (NULL) the
+ * one holding the stored image whose perceptual hash is closest to the leak's (every stored
+ * image's first frame is rendered and hashed: slow on a large vault).  The leak is registered to
+ * up to 3 of the study's stored images nearest it by that hash (features and a homography,
+ * mark_detect_original: the original is subtracted before the test), then tested on its own
+ * (mark_detect_image_candidates); each test's probability is multiplied by the number of
+ * tests.  Then the audit entry found and its inclusion proof against a checkpoint
  * written now.  For the privacy officer (the audit permission); the trace is
  * itself on the audit log ("audit-read", naming the entry found) before anything is returned.
  * DV_ENOTFOUND when the mark names an entry this log does not have. */
