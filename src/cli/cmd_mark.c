@@ -44,19 +44,19 @@ typedef struct mark_args {
 
 static void usage_mark(FILE *f)
 {
-    fprintf(f,
-            "usage: dcmvault mark IN OUT --event N --key-file K [--overlay TEXT]\n"
-            "\n"
-            "Writes a copy of IN carrying an invisible, keyed watermark with the 64-bit event\n"
-            "number N.  IN is a DICOM file (native pixel data, MONOCHROME, 8 or 16 bits: OUT is\n"
-            "the same file with only the pixel values changed, in their stored depth) or a PNG\n"
-            "or JPEG image (OUT of the same type, marked in the display domain).\n"
-            "\n"
-            "  --event N        the number to hide (0 .. 2^64-1)\n"
-            "  --key-file K     the mark key: one line of 64 hex digits, mode 0600\n"
-            "  --overlay TEXT   PNG/JPEG only: also draw TEXT visibly, tiled, semi-transparent\n"
-            "\n"
-            "exit codes: 0 ok, 1 the input cannot be marked, 2 usage, 3 I/O, 4 key refused\n");
+    fprintf(f, "usage: dcmvault mark IN OUT --event N --key-file K [--overlay TEXT]\n"
+               "\n"
+               "Writes a copy of IN carrying an invisible, keyed watermark with the 64-bit event\n"
+               "number N.  IN is a DICOM file (native pixel data: monochrome of 8, 16 or 32 bits,\n"
+               "or RGB by pixel of 16 or 32 bits; OUT is the same file with only the pixel values\n"
+               "changed, in their stored depth) or a PNG or JPEG image (OUT of the same type,\n"
+               "marked in the display domain).\n"
+               "\n"
+               "  --event N        the number to hide (0 .. 2^64-1)\n"
+               "  --key-file K     the mark key: one line of 64 hex digits, mode 0600\n"
+               "  --overlay TEXT   PNG/JPEG only: also draw TEXT visibly, tiled, semi-transparent\n"
+               "\n"
+               "exit codes: 0 ok, 1 the input cannot be marked, 2 usage, 3 I/O, 4 key refused\n");
 }
 
 static void usage_trace(FILE *f)
@@ -290,6 +290,9 @@ static dv_err mark_dicom(const mark_args *a, const crypto_key *k, const dv_buf *
     e = dcm_parse(in->p, in->len, 0, NULL, &f, ei);
     if (!e)
         e = dcm_pixinfo_get(&f->ds, &pi, ei);
+    if (!e && pi.samples > 1 && pi.planar) /* decoded frames are by pixel: they would not fit */
+        e = dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, 0x00280006u,
+                    "colour by plane (PlanarConfiguration 1): convert the file first");
     if (!e)
         e = pixel_span(f, in, &pi, &off, ei);
     if (!e)

@@ -8,7 +8,13 @@
  * pixels) gets nothing and noise-level regions get at most their noise level.  A global gain
  * (bisection) keeps the expected PSNR at native depth at MARK_MIN_PSNR_DB or above.  Changes
  * are rounded with a dither (unbiased), so sub-unit amplitudes survive on average.
+ *
+ * Wide samples (32-bit integers, RGB of 16 or 32 bits, IEEE floats) are read as doubles and kept
+ * as whole steps of q native units above the frame's minimum, so the int32 rows, the gain and
+ * the dither work on them unchanged; q is a power of two for integer samples (every change is a
+ * whole number of native units) and is chosen so that a display level is at most 1024 steps.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +23,13 @@
 
 #include "common/banned.h"
 
-typedef enum kind { K_GRAY8, K_RGB8, K_U8, K_U16, K_S16 } kind;
+typedef enum kind { K_GRAY8, K_RGB8, K_U8, K_U16, K_S16, K_WIDE } kind;
+
+/* The sample layouts behind K_WIDE (RGB: the luminance .299 R + .587 G + .114 B). */
+typedef enum wide_kind { W_U32, W_S32, W_RGB16, W_RGB32, W_F32, W_F64 } wide_kind;
+
+#define WIDE_LIM  1073741824.0 /* 2^30: |internal value| of a wide sample */
+#define WIDE_STEP 1024.0       /* at most this many steps per display level */
 
 /* How to read, display and write one image. */
 typedef struct target {
@@ -30,7 +42,113 @@ typedef struct target {
     double unit;         /* native units per display level */
     double peak;         /* PSNR peak */
     double amax;         /* display levels */
+    /* K_WIDE: internal value = floor((native - base) / q), within +-WIDE_LIM */
+    wide_kind ws;
+    double base, q;
+    double nmin, nmax; /* native range of one sample (RGB: of one channel) */
 } target;
+
+/* Native value of pixel i of a wide target (a non-finite float reads as base: left alone). */
+static double wide_native(const target *t, size_t i)
+{
+    const uint8_t *p = t->p;
+    uint32_t u32;
+    uint64_t u;
+    double d;
+    float f;
+
+    switch (t->ws) {
+    case W_U32:
+        return (double)(dv_le32(p + 4 * i) & t->mask);
+    case W_S32:
+        d = (double)(dv_le32(p + 4 * i) & t->mask);
+        return d > t->nmax ? d - (double)t->mask - 1 : d;
+    case W_RGB16:
+        p += 6 * i;
+        return .299 * (dv_le16(p) & t->mask) + .587 * (dv_le16(p + 2) & t->mask) +
+               .114 * (dv_le16(p + 4) & t->mask);
+    case W_RGB32:
+        p += 12 * i;
+        return .299 * (dv_le32(p) & t->mask) + .587 * (dv_le32(p + 4) & t->mask) +
+               .114 * (dv_le32(p + 8) & t->mask);
+    case W_F32:
+        u32 = dv_le32(p + 4 * i);
+        memcpy(&f, &u32, sizeof(f));
+        return isfinite(f) ? (double)f : t->base;
+    case W_F64:
+        u = dv_le32(p + 8 * i) | (uint64_t)dv_le32(p + 8 * i + 4) << 32;
+        memcpy(&d, &u, sizeof(d));
+        return isfinite(d) ? d : t->base;
+    }
+    return 0;
+}
+
+static int32_t wide_get(const target *t, size_t i)
+{
+    double v = floor((wide_native(t, i) - t->base) / t->q);
+
+    return (int32_t)(v < -WIDE_LIM ? -WIDE_LIM : v > WIDE_LIM ? WIDE_LIM : v);
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Adds d steps to pixel i of a wide target (RGB: to each channel), within the native range. */
+static void wide_put(const target *t, size_t i, int32_t d)
+{
+    double dn = (double)d * t->q;
+    uint8_t *p = t->p;
+    uint32_t u32;
+    uint64_t u;
+    double x;
+    float f;
+    size_t c;
+
+    switch (t->ws) {
+    case W_U32:
+    case W_S32:
+        x = clampd(wide_native(t, i) + dn, t->nmin, t->nmax);
+        u = dv_le32(p + 4 * i);
+        dv_put_le32(p + 4 * i, (uint32_t)((u & ~t->mask) | ((uint32_t)(int64_t)x & t->mask)));
+        return;
+    case W_RGB16:
+        for (c = 0; c < 3; c++) {
+            u = dv_le16(p + 6 * i + 2 * c);
+            x = clampd((double)(u & t->mask) + dn, 0, t->nmax);
+            dv_put_le16(p + 6 * i + 2 * c, (uint16_t)((u & ~t->mask) | ((uint32_t)x & t->mask)));
+        }
+        return;
+    case W_RGB32:
+        for (c = 0; c < 3; c++) {
+            u = dv_le32(p + 12 * i + 4 * c);
+            x = clampd((double)(u & t->mask) + dn, 0, t->nmax);
+            dv_put_le32(p + 12 * i + 4 * c, (uint32_t)((u & ~t->mask) | ((uint32_t)x & t->mask)));
+        }
+        return;
+    case W_F32:
+        u32 = dv_le32(p + 4 * i);
+        memcpy(&f, &u32, sizeof(f));
+        x = (double)f + dn;
+        if (!isfinite(f) || !(fabs(x) <= FLT_MAX)) /* a cast out of float's range is undefined */
+            return;
+        f = (float)x;
+        memcpy(&u32, &f, sizeof(f));
+        dv_put_le32(p + 4 * i, u32);
+        return;
+    case W_F64:
+        u = dv_le32(p + 8 * i) | (uint64_t)dv_le32(p + 8 * i + 4) << 32;
+        memcpy(&x, &u, sizeof(x));
+        if (!isfinite(x))
+            return;
+        x += dn;
+        memcpy(&u, &x, sizeof(x));
+        dv_put_le32(p + 8 * i, (uint32_t)u);
+        dv_put_le32(p + 8 * i + 4, (uint32_t)(u >> 32));
+        return;
+    }
+}
 
 static int32_t get_v(const target *t, size_t i)
 {
@@ -46,6 +164,8 @@ static int32_t get_v(const target *t, size_t i)
         int32_t v = (int32_t)(dv_le16(t->p + 2 * i) & t->mask);
         return v > t->vmax ? v - (int32_t)t->mask - 1 : v;
     }
+    case K_WIDE:
+        return wide_get(t, i);
     }
     return 0;
 }
@@ -75,6 +195,9 @@ static void put_delta(const target *t, size_t i, int32_t d)
         dv_put_le16(t->p + 2 * i, (uint16_t)((old & ~t->mask) | ((uint32_t)v & t->mask)));
         break;
     }
+    case K_WIDE:
+        wide_put(t, i, d);
+        break;
     }
 }
 
@@ -96,6 +219,7 @@ static void row_load(const target *t, uint32_t y, int32_t *v)
         return;
     case K_RGB8:
     case K_S16:
+    case K_WIDE:
         for (x = 0; x < t->w; x++)
             v[x] = get_v(t, base + x);
         return;
@@ -342,7 +466,8 @@ static void apply(const target *t, const int8_t *tile, const float *amp, uint32_
         return;
     /* RGB: the luminance moves by the change unless a channel clipped; close enough here */
     st->psnr_db = acc[1] > 0 ? 10 * log10(t->peak * t->peak / (acc[1] / n)) : INFINITY;
-    st->max_change = (uint32_t)acc[2];
+    acc[2] = t->k == K_WIDE ? acc[2] * t->q : acc[2]; /* native units */
+    st->max_change = acc[2] < 4294967295.0 ? (uint32_t)acc[2] : UINT32_MAX;
     st->max_display = (uint32_t)acc[3];
     st->marked_fraction = acc[0] / n;
 }
@@ -406,13 +531,63 @@ dv_err mark_embed_gray8(const crypto_key *key, uint64_t payload, render_image *i
     return embed(key, payload, &t, st, ei);
 }
 
-static void frame_range(const dcm_frame *fr, int32_t *lo, int32_t *hi)
+/* Range of the native values of a wide target (a non-finite float is skipped: it reads as base,
+ * set to NaN here, and no comparison with NaN holds).  lo > hi when there is none. */
+static void wide_range(target *t, double *lo, double *hi)
+{
+    size_t n = (size_t)t->w * t->h;
+    size_t i;
+
+    t->base = NAN;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (i = 0; i < n; i++) {
+        double v = wide_native(t, i);
+        if (v < *lo)
+            *lo = v;
+        if (v > *hi)
+            *hi = v;
+    }
+}
+
+/* The rest of a wide target: base lo, the step q, the display mapping (dscale, doff: native
+ * value to display level) and the PSNR peak, all in steps. */
+static void wide_finish(target *t, double lo, double hi, double dscale, double doff, double peak,
+                        int integer)
+{
+    double q = 1 / fabs(dscale) / WIDE_STEP;
+    double p = 1;
+
+    if (!(lo <= hi))
+        lo = hi = 0;
+    if ((hi - lo) / (WIDE_LIM / 2) > q)
+        q = (hi - lo) / (WIDE_LIM / 2);
+    if (!(q > 0) || !isfinite(q))
+        q = 1;
+    if (integer) { /* a power of two, 1 .. 2^32 */
+        while (p < q && p < 4294967296.0)
+            p *= 2;
+        q = p;
+    }
+    t->base = lo;
+    t->q = q;
+    t->dscale = dscale * q;
+    t->doff = doff + lo * dscale;
+    t->unit = 1 / fabs(t->dscale);
+    t->peak = peak / q;
+    t->vmin = (int32_t)clampd(floor((t->nmin - lo) / q), -WIDE_LIM, WIDE_LIM);
+    t->vmax = (int32_t)clampd(floor((t->nmax - lo) / q), -WIDE_LIM, WIDE_LIM);
+}
+
+static void frame_range(const dcm_frame *fr, double *lo, double *hi)
 {
     target t;
     size_t n = (size_t)fr->pi.rows * fr->pi.cols;
     size_t i;
+    int wide = fr->pi.bits_alloc == 32;
 
-    if (fr->pi.samples != 1 || (fr->pi.bits_alloc != 8 && fr->pi.bits_alloc != 16) ||
+    if (fr->pi.samples != 1 ||
+        (fr->pi.bits_alloc != 8 && fr->pi.bits_alloc != 16 && fr->pi.bits_alloc != 32) ||
         fr->len < n * (fr->pi.bits_alloc / 8)) { /* nothing this module can read: no range */
         *lo = 0;
         *hi = -1;
@@ -420,13 +595,22 @@ static void frame_range(const dcm_frame *fr, int32_t *lo, int32_t *hi)
     }
     memset(&t, 0, sizeof(t));
     t.p = fr->data;
+    t.w = fr->pi.cols;
+    t.h = fr->pi.rows;
     t.mask = fr->pi.bits_stored >= 32 ? 0xFFFFFFFFu : (1u << fr->pi.bits_stored) - 1;
+    if (wide) {
+        t.k = K_WIDE;
+        t.ws = fr->pi.pixel_rep ? W_S32 : W_U32;
+        t.nmax = fr->pi.pixel_rep ? (double)(t.mask >> 1) : (double)t.mask;
+        wide_range(&t, lo, hi);
+        return;
+    }
     t.vmax = fr->pi.pixel_rep ? (int32_t)(t.mask >> 1) : (int32_t)t.mask;
     t.k = fr->pi.bits_alloc == 8 ? K_U8 : fr->pi.pixel_rep ? K_S16 : K_U16;
-    *lo = INT32_MAX;
-    *hi = INT32_MIN;
+    *lo = INFINITY;
+    *hi = -INFINITY;
     for (i = 0; i < n; i++) {
-        int32_t v = get_v(&t, i);
+        double v = get_v(&t, i);
         *lo = v < *lo ? v : *lo;
         *hi = v > *hi ? v : *hi;
     }
@@ -434,8 +618,8 @@ static void frame_range(const dcm_frame *fr, int32_t *lo, int32_t *hi)
 
 void mark_window_of(const dcm_ds *ds, const dcm_frame *fr, mark_window *w)
 {
-    int32_t lo;
-    int32_t hi;
+    double lo;
+    double hi;
 
     w->slope = 1;
     w->intercept = 0;
@@ -449,37 +633,74 @@ void mark_window_of(const dcm_ds *ds, const dcm_frame *fr, mark_window *w)
         isfinite(w->width) && w->width >= 1)
         return;
     frame_range(fr, &lo, &hi);
-    if (hi < lo) {
+    if (!(lo <= hi)) {
         lo = 0;
         hi = 1;
     }
-    w->center = ((double)lo + hi) / 2 * w->slope + w->intercept;
-    w->width = fabs(((double)hi - lo) * w->slope);
+    w->center = (lo + hi) / 2 * w->slope + w->intercept;
+    w->width = fabs((hi - lo) * w->slope);
     if (w->width < 1)
         w->width = 1;
 }
 
-static dv_err frame_target(dcm_frame *fr, const mark_window *mw, target *t, dv_errinfo *ei)
+/* What every frame must be before its samples are read. */
+static dv_err frame_check(const dcm_frame *fr, dv_errinfo *ei)
 {
     const dcm_pixinfo *pi = &fr->pi;
-    mark_window def;
+    int ba = (int)pi->bits_alloc;
+    int mono = pi->samples == 1 && strncmp(pi->photometric, "MONOCHROME", 10) == 0;
+    int rgb = pi->samples == 3 && strcmp(pi->photometric, "RGB") == 0;
 
-    if (pi->samples != 1 || strncmp(pi->photometric, "MONOCHROME", 10) != 0 ||
-        (pi->bits_alloc != 8 && pi->bits_alloc != 16) || pi->bits_stored < 2 ||
-        pi->bits_stored > pi->bits_alloc || pi->high_bit != pi->bits_stored - 1)
+    if (!((mono && (ba == 8 || ba == 16 || ba == 32)) || (rgb && (ba == 16 || ba == 32))) ||
+        pi->bits_stored < 2 || pi->bits_stored > pi->bits_alloc ||
+        pi->high_bit != pi->bits_stored - 1)
         return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
-                       "mark: only MONOCHROME 8/16-bit frames with HighBit = BitsStored - 1");
+                       "mark: only MONOCHROME 8/16/32-bit and RGB 16/32-bit frames with HighBit "
+                       "= BitsStored - 1");
     if (pi->rows == 0 || pi->cols == 0 || !fr->data || fr->len < dcm_frame_size(pi))
         return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
                        "mark: frame shorter than rows x cols");
     if ((uint64_t)pi->rows * pi->cols > MARK_MAX_PIXELS)
         return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "mark: image over %u pixels",
                        MARK_MAX_PIXELS);
+    return DV_OK;
+}
+
+/* RGB of 16 or 32 bits: displayed as renderers show colour, each sample scaled from BitsStored
+ * to 8 bits (the window is not used). */
+static void rgb_target(dcm_frame *fr, target *t)
+{
+    double lo;
+    double hi;
+
+    t->k = K_WIDE;
+    t->ws = fr->pi.bits_alloc == 16 ? W_RGB16 : W_RGB32;
+    t->nmin = 0;
+    t->nmax = (double)t->mask;
+    wide_range(t, &lo, &hi);
+    wide_finish(t, lo, hi, 255 / (double)t->mask, 0, (double)t->mask, 1);
+}
+
+static dv_err frame_target(dcm_frame *fr, const mark_window *mw, target *t, dv_errinfo *ei)
+{
+    const dcm_pixinfo *pi = &fr->pi;
+    mark_window def;
+    double lo;
+    double hi;
+    dv_err e = frame_check(fr, ei);
+
+    if (e)
+        return e;
     memset(t, 0, sizeof(*t));
     t->p = fr->data;
     t->w = pi->cols;
     t->h = pi->rows;
-    t->mask = (1u << pi->bits_stored) - 1;
+    t->mask = pi->bits_stored >= 32 ? 0xFFFFFFFFu : (1u << pi->bits_stored) - 1;
+    t->amax = MARK_AMP16_MAX;
+    if (pi->samples == 3) {
+        rgb_target(fr, t);
+        return DV_OK;
+    }
     t->k = pi->bits_alloc == 8 ? K_U8 : pi->pixel_rep ? K_S16 : K_U16;
     t->vmin = pi->pixel_rep ? -(int32_t)(t->mask >> 1) - 1 : 0;
     t->vmax = pi->pixel_rep ? (int32_t)(t->mask >> 1) : (int32_t)t->mask;
@@ -496,7 +717,14 @@ static dv_err frame_target(dcm_frame *fr, const mark_window *mw, target *t, dv_e
     t->doff = (mw->intercept - (mw->center - mw->width / 2)) / mw->width * 255;
     t->unit = 1 / fabs(t->dscale);
     t->peak = (double)t->mask;
-    t->amax = MARK_AMP16_MAX;
+    if (pi->bits_alloc == 32) { /* the same mapping, in steps of the wide target */
+        t->k = K_WIDE;
+        t->ws = pi->pixel_rep ? W_S32 : W_U32;
+        t->nmin = pi->pixel_rep ? -(double)(t->mask >> 1) - 1 : 0;
+        t->nmax = pi->pixel_rep ? (double)(t->mask >> 1) : (double)t->mask;
+        wide_range(t, &lo, &hi);
+        wide_finish(t, lo, hi, t->dscale, t->doff, (double)t->mask, 1);
+    }
     return DV_OK;
 }
 
@@ -511,5 +739,44 @@ dv_err mark_embed_frame(const crypto_key *key, uint64_t payload, dcm_frame *fr,
 
     if (e)
         return e;
+    return embed(key, payload, &t, st, ei);
+}
+
+dv_err mark_embed_float(const crypto_key *key, uint64_t payload, uint8_t *px, uint32_t w,
+                        uint32_t h, unsigned bytes, const mark_window *mw, mark_stats *st,
+                        dv_errinfo *ei)
+{
+    target t;
+    mark_window def;
+    double lo;
+    double hi;
+
+    if (w == 0 || h == 0 || (bytes != 4 && bytes != 8))
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "mark: not a float image");
+    if ((uint64_t)w * h > MARK_MAX_PIXELS)
+        return dv_fail(ei, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "mark: image over %u pixels",
+                       MARK_MAX_PIXELS);
+    memset(&t, 0, sizeof(t));
+    t.k = K_WIDE;
+    t.ws = bytes == 4 ? W_F32 : W_F64;
+    t.p = px;
+    t.w = w;
+    t.h = h;
+    t.nmin = -INFINITY;
+    t.nmax = INFINITY;
+    t.amax = MARK_AMP16_MAX;
+    wide_range(&t, &lo, &hi);
+    if (mw && mw->width > 0 && isfinite(mw->width) && isfinite(mw->center) && isfinite(mw->slope) &&
+        mw->slope != 0 && isfinite(mw->intercept)) {
+        def = *mw;
+    } else { /* min..max of the finite values */
+        def.slope = 1;
+        def.intercept = 0;
+        def.center = lo <= hi ? (lo + hi) / 2 : 0;
+        def.width = lo < hi ? hi - lo : 1;
+    }
+    wide_finish(&t, lo, hi, def.slope / def.width * 255,
+                (def.intercept - (def.center - def.width / 2)) / def.width * 255,
+                lo < hi ? hi - lo : 1, 0);
     return embed(key, payload, &t, st, ei);
 }

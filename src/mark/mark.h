@@ -89,16 +89,30 @@ typedef struct mark_window {
 } mark_window;
 
 /* Fills w from ds: RescaleSlope/Intercept (1, 0 when absent), the first WindowCenter/Width,
- * else the min..max of the frame's stored values. */
+ * else the min..max of the frame's stored values (monochrome 8, 16 or 32 bits). */
 void mark_window_of(const dcm_ds *ds, const dcm_frame *fr, mark_window *w) DV_NONNULL(1, 2, 3);
 
-/* Marks a decoded MONOCHROME1/2 frame (8 or 16 bits allocated, unsigned or signed, 1 sample)
- * in place in its stored bit depth: values stay within BitsStored (and its sign).  w may be
- * NULL (mark_window_of(ds...) is not called: a min..max window is used).  Errors as for
- * mark_embed_gray8, DV_EUNSUPPORTED for colour or other bit depths. */
+/* Marks a decoded frame in place in its stored bit depth: values stay within BitsStored (and
+ * its sign); HighBit must be BitsStored - 1.
+ *  - MONOCHROME1/2, 1 sample, 8, 16 or 32 bits allocated, unsigned or signed (not signed 8):
+ *    displayed through w; w may be NULL (mark_window_of(ds...) is not called: a min..max window
+ *    is used).  PSNR peak 2^BitsStored - 1.
+ *  - RGB, 3 samples (interleaved, as decoded), 16 or 32 bits allocated, unsigned: the same
+ *    change on R, G and B (the luminance moves, the hue does not), each sample displayed
+ *    scaled from BitsStored to 8 bits as renderers show colour (w is not used).
+ * Errors as for mark_embed_gray8, DV_EUNSUPPORTED for other layouts (8-bit RGB: use
+ * mark_embed_gray8 on it). */
 dv_err mark_embed_frame(const crypto_key *key, uint64_t payload, dcm_frame *fr,
                         const mark_window *w, mark_stats *st, dv_errinfo *ei) DV_WUR
     DV_NONNULL(1, 3);
+
+/* Marks w x h IEEE floats (Float / Double Float Pixel Data: bytes 4 or 8 per value, little
+ * endian, px holds w * h * bytes bytes) in place, displayed through mw (NULL: the min..max of
+ * the finite values); non-finite values are left alone.  PSNR peak: the values' range.  Errors
+ * as for mark_embed_gray8. */
+dv_err mark_embed_float(const crypto_key *key, uint64_t payload, uint8_t *px, uint32_t w,
+                        uint32_t h, unsigned bytes, const mark_window *mw, mark_stats *st,
+                        dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
 
 /* ---- detection ---------------------------------------------------------------------------- */
 

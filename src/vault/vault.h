@@ -190,11 +190,12 @@ typedef enum vault_sel { VAULT_SEL_STUDY = 1, VAULT_SEL_SERIES, VAULT_SEL_INSTAN
 
 /* Calls fn, for each instance of the selection (one study, series or instance given by its
  * UID), with a marked copy: every image carries the forensic watermark of the export's audit
- * entry in its stored bit depth (src/mark/; only the pixel values change, compressed pixel data
- * leaves native), recorded by a "watermark" entry before the first copy leaves; objects without
- * pixel data leave byte for byte.  DV_ENOTFOUND when the UID is not stored; DV_ETAMPER naming
- * the instance id and object key when an object fails to authenticate; DV_EUNSUPPORTED for an
- * image the mark cannot carry (e.g. 1- or 32-bit, palette). */
+ * entry in its stored bit depth (src/mark/; only the pixel data and the elements that describe
+ * it change, compressed pixel data leaves native), recorded by a "watermark" entry before the first
+ * copy leaves; objects without pixel data leave byte for byte.  DV_ENOTFOUND when the UID is not
+ * stored; DV_ETAMPER naming the instance id and object key when an object fails to authenticate;
+ * DV_EUNSUPPORTED for an image the mark cannot carry (every pixel layout is marked, palette and
+ * 1-bit through a conversion to RGB / 8 bits: in practice a frame the decoder cannot read). */
 typedef dv_err (*vault_object_fn)(void *cb, const char *sop_uid, int64_t instance_id,
                                   const uint8_t *p, size_t len, dv_errinfo *ei);
 dv_err vault_export(vault *v, const vault_ctx *ctx, vault_sel sel, const char *uid,

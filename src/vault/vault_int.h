@@ -244,10 +244,12 @@ typedef struct vault_mark_state {
     int overlay; /* draw the visible overlay too */
 } vault_mark_state;
 /* Marks a copy of a stored DICOM file (p, len) before it leaves: every frame decoded and
- * marked in its stored depth (8-bit RGB on its luminance), native pixel data written back
- * (compressed input becomes explicit VR little endian), the rest of the dataset unchanged;
- * the new file goes to out and *marked is 1.  An object without pixel data is left alone
- * (*marked 0, out untouched).  DV_EUNSUPPORTED for a pixel layout the mark cannot carry. */
+ * marked in its stored depth (RGB on its luminance; palette colour converted to RGB and 1-bit
+ * to 8 bits first, with the elements that describe the pixels rewritten), native pixel data
+ * written back (compressed input becomes explicit VR little endian), the rest of the dataset
+ * unchanged; the new file goes to out and *marked is 1.  An object without pixel data is left
+ * alone (*marked 0, out untouched).  DV_EUNSUPPORTED for a frame the mark cannot carry (one the
+ * decoder cannot read). */
 dv_err vault_mark_dicom(vault *v, const vault_ctx *ctx, vault_mark_state *ms, const uint8_t *p,
                         size_t len, dv_buf *out, int *marked, dv_errinfo *ei) DV_WUR;
 /* Marks a rendered image before it leaves (overlay first when asked). */
