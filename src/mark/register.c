@@ -30,7 +30,8 @@
 #define RATIO        0.85f
 #define MIN_COS      0.6f
 #define RANSAC_ITERS 2000
-#define MIN_INLIERS  12
+#define MIN_INLIERS  16
+#define MIN_SHARE    15 /* per cent of the matches: chance consensus among wrong matches is lower */
 #define MAX_MATCHES  8192
 
 typedef struct fimg {
@@ -870,7 +871,7 @@ dv_err mark_register(const float *ref, uint32_t rw, uint32_t rh, const float *im
         for (sg = 0; sg < 2; sg++) {
             reg->tries++;
             k = ransac(m + (size_t)sg * MAX_MATCHES, nm[sg], idx, hh);
-            if (k && k > best && plausible(hh, rw, rh)) {
+            if (k && k > best && k * 100 >= MIN_SHARE * nm[sg] && plausible(hh, rw, rh)) {
                 best = k;
                 reg->ok = 1;
                 memcpy(reg->h, hh, sizeof(hh));
