@@ -63,7 +63,7 @@ static void usage_trace(FILE *f)
 {
     fprintf(f,
             "usage: dcmvault trace FILE --key-file K [--original ORIG] [--json]\n"
-            "       dcmvault trace FILE --vault DIR [--study UID] [--proof-out P]\n"
+            "       dcmvault trace FILE [--vault DIR] [--study UID] [--proof-out P]\n"
             "                      [--checkpoint-out C]\n"
             "\n"
             "Looks for the watermark in FILE (PNG, JPEG or DICOM; any crop, scale 0.5-2,\n"
@@ -71,8 +71,9 @@ static void usage_trace(FILE *f)
             "number, the bit errors corrected, the false-positive probability and the geometry\n"
             "found.  A mark is reported only when its false-positive probability is below 1e-9.\n"
             "\n"
-            "With --vault (the privacy officer's session; --key-file is then the vault's key\n"
-            "file as for every vault command) the vault's own mark key is used, and a mark found\n"
+            "With --vault, or DCMVAULT_DIR set and no --key-file (the privacy officer's session;\n"
+            "with --vault, --key-file is the vault's key file as for every vault command), the\n"
+            "vault's own mark key is used, and a mark found\n"
             "is resolved to its audit entry -- who, when, for what purpose, which study -- with\n"
             "the entry's inclusion proof against a checkpoint written now (check it with\n"
             "`dcmvault audit check-proof --pubkey DIR/audit.vkey --checkpoint C P`).  With\n"
@@ -174,6 +175,10 @@ static int parse_args(const char *cmd, int argc, char **argv, mark_args *a, int 
     }
     if (pos < npos)
         return bad_usage(cmd, npos == 2 ? "needs IN and OUT" : "needs FILE", NULL);
+    if (npos == 1 && !a->vo.dir && !a->keyfile && a->original == NULL) { /* as vault commands do */
+        const char *env = getenv("DCMVAULT_DIR");
+        a->vo.dir = env && env[0] ? env : NULL;
+    }
     if (a->vo.dir && a->keyfile) /* with --vault, --key-file is the vault's key */
         a->vo.key_file = a->keyfile;
     if (!a->keyfile && !a->vo.dir)

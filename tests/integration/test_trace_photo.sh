@@ -71,6 +71,9 @@ rc=$?
 sed 's/^/# /' t2.out | grep -E 'perceptual|regist|^# event' | head -n 4
 check "without --study (the perceptual search finds the original): found" test $rc -eq 0
 check "... the same entry" grep -q "^event $VIEW\$" t2.out
+as po trace photo.jpg --study "$STUDY" >t2b.out 2>&1
+check "without --vault, the vault of DCMVAULT_DIR (as every vault command): the same entry" \
+  grep -q "^event $VIEW\$" t2b.out
 
 # ---- mirrored and turned; a small cut-out -------------------------------------------------------
 convert v/view-0001.png -flop -rotate 90 -quality 70 flip.jpg
