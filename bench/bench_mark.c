@@ -3,7 +3,8 @@
  * 3000 x 2500 16-bit (12 stored) synthetic radiograph frame, one core, median of REPS runs;
  * blind detection time on its 8-bit render; PSNR and largest display change.  Writes the
  * marked render to OUT.png for the attack table.
- * Usage: bench_mark OUT.png KEYHEX EVENT REPS
+ * Usage: bench_mark OUT.png KEYHEX EVENT REPS [ORIGINAL.png]  (the unmarked render, for the
+ * informed rows of the table)
  * Prints "key value" lines. */
 #include <math.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
     int reps;
     int i;
 
-    if (argc != 5 || hexkey(argv[2], &k) || crypto_init())
+    if ((argc != 5 && argc != 6) || hexkey(argv[2], &k) || crypto_init())
         return 2;
     ev = strtoull(argv[3], NULL, 10);
     reps = atoi(argv[4]);
@@ -128,8 +129,15 @@ int main(int argc, char **argv)
     dv_buf_init(&png, (size_t)1 << 30);
     if (render_png(&im, &png, &ei) || dcm_write_file_atomic(argv[1], png.p, png.len, &ei))
         return 1;
-    dv_buf_release(&png);
     render_image_release(&im);
+    if (argc == 6) { /* the unmarked render */
+        png.len = 0;
+        if (render_decoded(&xr.file->ds, 0, &fr, NULL, &im, &ei) || render_png(&im, &png, &ei) ||
+            dcm_write_file_atomic(argv[5], png.p, png.len, &ei))
+            return 1;
+        render_image_release(&im);
+    }
+    dv_buf_release(&png);
     free(work.data);
     dcm_frame_release(&fr);
     synth_xr_release(&xr);

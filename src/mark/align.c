@@ -19,7 +19,7 @@
 #include "common/banned.h"
 
 #define NB          128 /* intensity curve bins */
-#define MAX_SAMPLES 400000u
+#define MAX_SAMPLES 120000u
 #define ITERS       10
 
 typedef struct sample {
@@ -61,7 +61,7 @@ static int cmp_r(const void *p, const void *q)
 }
 
 /* Samples of the original, each with its curve bin (quantiles of the samples' values). */
-static int make_samples(aligner *a, const float *ref, uint32_t rw, uint32_t rh, double step,
+static int make_samples(aligner *a, const mark_smooth *ref, uint32_t rw, uint32_t rh, double step,
                         double margin)
 {
     size_t cap = (size_t)(rw / step + 1) * (size_t)(rh / step + 1), i, b, iu, iv;
@@ -80,7 +80,7 @@ static int make_samples(aligner *a, const float *ref, uint32_t rw, uint32_t rh, 
             u = margin + (double)iu * step;
             v = margin + (double)iv * step;
             a->s[a->n++] = (sample){(float)((u - a->cu) * a->su), (float)((v - a->cv) * a->su),
-                                    mark_bilinear(ref, rw, rh, u, v), 0, 0};
+                                    mark_smooth_at(ref, u, v), 0, 0};
         }
     if (a->n < (size_t)4 * NB)
         return 1;
@@ -258,20 +258,16 @@ static int denormalise_h(const aligner *a, const double hn[9], double h[9])
 static int round_samples(aligner *a, const float *ref, uint32_t rw, uint32_t rh, double s,
                          double sigma)
 {
-    size_t n = (size_t)rw * rh;
-    float *rb = malloc(n * sizeof(float)), *tmp = malloc(n * sizeof(float));
-    int rc = -1;
+    mark_smooth sm;
+    int rc;
 
-    if (rb && tmp) {
-        memcpy(rb, ref, n * sizeof(float));
-        mark_blur(rb, rw, rh, tmp, sqrt(sigma * sigma + 0.25) / s);
-        free(a->s);
-        a->s = NULL;
-        /* away from the border: the leak's surround, smoothed in, is not the original's */
-        rc = make_samples(a, rb, rw, rh, s < 1 ? 1 / s : 1, 1 + 3 * sigma / s);
-    }
-    free(rb);
-    free(tmp);
+    if (mark_smoothed(ref, rw, rh, sqrt(sigma * sigma + 0.25) / s, &sm))
+        return -1;
+    free(a->s);
+    a->s = NULL;
+    /* away from the border: the leak's surround, smoothed in, is not the original's */
+    rc = make_samples(a, &sm, rw, rh, s < 1 ? 1 / s : 1, 1 + 3 * sigma / s);
+    free(sm.p);
     return rc;
 }
 

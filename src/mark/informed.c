@@ -51,28 +51,20 @@ static double local_scale(const double h[9], uint32_t rw, uint32_t rh)
 static int resample_original(work *k)
 {
     double s = local_scale(k->hf, k->rw, k->rh), u, v;
-    size_t n = (size_t)k->rw * k->rh;
-    float *src = malloc(n * sizeof(float)), *tmp = malloc(n * sizeof(float));
+    mark_smooth src;
     uint32_t x, y;
 
-    if (!src || !tmp) {
-        free(src);
-        free(tmp);
+    if (mark_smoothed(k->ref, k->rw, k->rh, s < 1 ? 0.5 * sqrt(1 / (s * s) - 1) : 0, &src))
         return -1;
-    }
-    memcpy(src, k->ref, n * sizeof(float));
-    if (s < 1)
-        mark_blur(src, k->rw, k->rh, tmp, 0.5 * sqrt(1 / (s * s) - 1));
-    free(tmp);
     for (y = 0; y < k->h; y++)
         for (x = 0; x < k->w; x++) {
             size_t i = (size_t)y * k->w + x;
             int in = !mark_h_project(k->hi, x, y, &u, &v) && u >= 1 && v >= 1 && u <= k->rw - 2.0 &&
                      v <= k->rh - 2.0;
             k->valid[i] = (uint8_t)in;
-            k->pred[i] = in ? mark_bilinear(src, k->rw, k->rh, u, v) : 0;
+            k->pred[i] = in ? mark_smooth_at(&src, u, v) : 0;
         }
-    free(src);
+    free(src.p);
     return 0;
 }
 
@@ -207,11 +199,43 @@ static double fit_blur(work *k)
     return bs;
 }
 
-/* The residual on the original's grid (rw x rh, malloc'd): zero where the leak shows nothing. */
-static float *residual(work *k)
+/* The part of the original's grid the leak shows: its footprint's bounding box, widened to
+ * whole tiles so that the tiles' origin stays at the box's corner. */
+typedef struct box {
+    uint32_t x0, y0, w, h;
+} box;
+
+static box footprint(const work *k)
+{
+    const double cx[4] = {0, k->w, k->w, 0}, cy[4] = {0, 0, k->h, k->h};
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY}, u, v;
+    box b = {0, 0, k->rw, k->rh};
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (mark_h_project(k->hi, cx[i], cy[i], &u, &v))
+            return b; /* the leak reaches the horizon: all of it */
+        lo[0] = fmin(lo[0], u);
+        lo[1] = fmin(lo[1], v);
+        hi[0] = fmax(hi[0], u);
+        hi[1] = fmax(hi[1], v);
+    }
+    lo[0] = fmax(0, floor(lo[0] / MARK_TILE) * MARK_TILE);
+    lo[1] = fmax(0, floor(lo[1] / MARK_TILE) * MARK_TILE);
+    hi[0] = fmin(k->rw, ceil(hi[0] + 1));
+    hi[1] = fmin(k->rh, ceil(hi[1] + 1));
+    if (hi[0] - lo[0] >= MARK_MIN_SIDE && hi[1] - lo[1] >= MARK_MIN_SIDE)
+        b = (box){(uint32_t)lo[0], (uint32_t)lo[1], (uint32_t)(hi[0] - lo[0]),
+                  (uint32_t)(hi[1] - lo[1])};
+    return b;
+}
+
+/* The residual on the original's grid, over box b (malloc'd, b.w x b.h): zero where the leak
+ * shows nothing. */
+static float *residual(work *k, box b)
 {
     size_t i, n = (size_t)k->w * k->h;
-    float *out = malloc((size_t)k->rw * k->rh * sizeof(float));
+    float *out = malloc((size_t)b.w * b.h * sizeof(float));
     uint32_t u, v;
     double x, y;
 
@@ -219,12 +243,12 @@ static float *residual(work *k)
         return NULL;
     for (i = 0; i < n; i++)
         k->tmp[i] = k->valid[i] ? k->leak[i] - k->pred[i] : 0;
-    for (v = 0; v < k->rh; v++)
-        for (u = 0; u < k->rw; u++) {
-            size_t o = (size_t)v * k->rw + u;
+    for (v = 0; v < b.h; v++)
+        for (u = 0; u < b.w; u++) {
+            size_t o = (size_t)v * b.w + u;
             out[o] = 0;
-            if (mark_h_project(k->hf, u, v, &x, &y) || x < 1 || y < 1 || x > k->w - 2.0 ||
-                y > k->h - 2.0)
+            if (mark_h_project(k->hf, u + b.x0, v + b.y0, &x, &y) || x < 1 || y < 1 ||
+                x > k->w - 2.0 || y > k->h - 2.0)
                 continue;
             if (k->valid[(size_t)lrint(y) * k->w + (size_t)lrint(x)])
                 out[o] = mark_bilinear(k->tmp, k->w, k->h, x, y);
@@ -263,6 +287,7 @@ static dv_err predict_and_detect(const crypto_key *key, work *k, const uint64_t 
 {
     size_t n = (size_t)k->w * k->h;
     float *r;
+    box b;
     dv_err e;
 
     k->pred = malloc(n * sizeof(float));
@@ -274,12 +299,13 @@ static dv_err predict_and_detect(const crypto_key *key, work *k, const uint64_t 
     if (fit_curve(k))
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "mark: out of memory");
     reg->blur = fit_blur(k);
-    r = residual(k);
+    b = footprint(k);
+    r = residual(k, b);
     if (!r)
         return dv_fail(ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "mark: out of memory");
-    e = mark_detect_float_known(key, r, k->rw, k->rh, cand, ncand, KNOWN_RADIUS, res, ei);
+    e = mark_detect_float_known(key, r, b.w, b.h, cand, ncand, KNOWN_RADIUS, res, ei);
     if (!e && !two_stages(res)) {
-        e = mark_detect_float(key, r, k->rw, k->rh, cand, ncand, res, ei);
+        e = mark_detect_float(key, r, b.w, b.h, cand, ncand, res, ei);
         if (!e)
             (void)two_stages(res);
     }

@@ -51,6 +51,17 @@ void mark_blur(float *px, uint32_t w, uint32_t h, float *tmp, double sigma);
 /* Bilinear sample at (x, y), clamped to the image. */
 float mark_bilinear(const float *px, uint32_t w, uint32_t h, double x, double y);
 
+/* A smoothed image, maybe on a grid m times coarser (register.c): sample it with
+ * mark_smooth_at in the source's coordinates; free p. */
+typedef struct mark_smooth {
+    float *p;
+    uint32_t w, h, m;
+} mark_smooth;
+/* px (w x h) smoothed by a Gaussian of sigma source pixels (a box shrink by an integer factor
+ * first when sigma is large).  -1 out of memory. */
+int mark_smoothed(const float *px, uint32_t w, uint32_t h, double sigma, mark_smooth *out);
+float mark_smooth_at(const mark_smooth *s, double u, double v);
+
 /* Solves the n x n system a x = b in place (a row-major, destroyed; x in b) by Gaussian
  * elimination with partial pivoting; -1 when singular. */
 int mark_solve(double *a, double *b, int n);

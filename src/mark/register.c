@@ -174,6 +174,43 @@ static int shrink(const float *px, uint32_t w, uint32_t h, uint32_t m, fimg *out
     return 0;
 }
 
+/* A copy of px smoothed by sigma (source pixels): box-shrunk by an integer factor first when the
+ * blur is wide (a box of m pixels stands for a Gaussian of about 0.29 m), the rest by a
+ * Gaussian on the smaller grid -- a wide blur of a large original in a few passes. */
+int mark_smoothed(const float *px, uint32_t w, uint32_t h, double sigma, mark_smooth *out)
+{
+    uint32_t m = sigma > 2 ? (uint32_t)(sigma / 1.5) : 1;
+    fimg f = {0};
+    float *tmp;
+    double rest;
+
+    m = m > 64 ? 64 : m;
+    while (m > 1 && (w / m < 16 || h / m < 16))
+        m--;
+    if (m > 1 ? shrink(px, w, h, m, &f) : fimg_alloc(&f, w, h))
+        return -1;
+    if (m == 1)
+        memcpy(f.p, px, (size_t)w * h * sizeof(float));
+    rest = sigma * sigma - 0.083 * m * m;
+    tmp = rest > 0.04 * m * m ? malloc((size_t)f.w * f.h * sizeof(float)) : NULL;
+    if (tmp)
+        mark_blur(f.p, f.w, f.h, tmp, sqrt(rest) / m);
+    else if (rest > 0.04 * m * m) {
+        fimg_free(&f);
+        return -1;
+    }
+    free(tmp);
+    *out = (mark_smooth){f.p, f.w, f.h, m};
+    return 0;
+}
+
+float mark_smooth_at(const mark_smooth *s, double u, double v)
+{
+    double o = (s->m - 1) / 2.0;
+
+    return mark_bilinear(s->p, s->w, s->h, (u - o) / s->m, (v - o) / s->m);
+}
+
 /* ---- keypoints ------------------------------------------------------------------------------ */
 
 typedef struct cand {
@@ -694,8 +731,8 @@ static int plausible(const double h[9], uint32_t rw, uint32_t rh)
 #define REF_NCC   0.3 /* a block matches above this correlation */
 
 typedef struct refiner {
-    const fimg *ref;  /* anti-aliased for the leak's scale */
-    const float *img; /* the leak, iw x ih */
+    const mark_smooth *ref; /* anti-aliased for the leak's scale */
+    const float *img;       /* the leak, iw x ih */
     uint32_t iw, ih;
     double h[9], hi[9];
     float sign; /* -1 for a negative */
@@ -753,7 +790,8 @@ static int refine_point(refiner *r, double u, double v, match *m)
         for (i = -REF_PATCH; i <= REF_PATCH; i++) {
             if (mark_h_project(r->hi, (double)(cx + i), (double)(cy + j), &uu, &vv))
                 return -1;
-            r->pred[(j + REF_PATCH) * (2 * REF_PATCH + 1) + i + REF_PATCH] = sample(r->ref, uu, vv);
+            r->pred[(j + REF_PATCH) * (2 * REF_PATCH + 1) + i + REF_PATCH] =
+                mark_smooth_at(r->ref, uu, vv);
         }
     for (j = -REF_SHIFT; j <= REF_SHIFT; j++)
         for (i = -REF_SHIFT; i <= REF_SHIFT; i++) {
@@ -780,25 +818,18 @@ static int refine_point(refiner *r, double u, double v, match *m)
 static int refine(const float *ref, uint32_t rw, uint32_t rh, const float *img, uint32_t w,
                   uint32_t h, mark_reg *reg)
 {
-    fimg rf = {0};
+    mark_smooth rf = {0};
     refiner *r = calloc(1, sizeof(*r));
     match m[REF_GRID * REF_GRID];
     size_t idx[REF_GRID * REF_GRID], n, k;
     double hh[9], s, u, v;
-    float *tmp = malloc((size_t)rw * rh * sizeof(float));
     int pass, i, j;
 
-    if (!r || !tmp || fimg_alloc(&rf, rw, rh)) {
+    s = sqrt(fabs(reg->h[0] * reg->h[4] - reg->h[1] * reg->h[3])); /* about the leak's scale */
+    if (!r || mark_smoothed(ref, rw, rh, s < 1 ? 0.5 * sqrt(1 / (s * s) - 1) : 0, &rf)) {
         free(r);
-        free(tmp);
-        fimg_free(&rf);
         return -1;
     }
-    memcpy(rf.p, ref, (size_t)rw * rh * sizeof(float));
-    s = sqrt(fabs(reg->h[0] * reg->h[4] - reg->h[1] * reg->h[3])); /* about the leak's scale */
-    if (s < 1)
-        blur(&rf, tmp, 0.5 * sqrt(1 / (s * s) - 1));
-    free(tmp);
     r->ref = &rf;
     r->img = img;
     r->iw = w;
@@ -808,8 +839,8 @@ static int refine(const float *ref, uint32_t rw, uint32_t rh, const float *img, 
         memcpy(r->h, reg->h, sizeof(r->h));
         if (mark_mat3_inv(r->h, r->hi))
             break;
-        for (n = 0, j = 0; j < REF_GRID;
-             j++) /* a grid over the leak, where it shows the original */
+        /* a grid over the leak, where it shows the original */
+        for (n = 0, j = 0; j < REF_GRID; j++)
             for (i = 0; i < REF_GRID; i++)
                 if (!mark_h_project(r->hi, (i + 0.5) * w / REF_GRID, (j + 0.5) * h / REF_GRID, &u,
                                     &v) &&
@@ -825,7 +856,7 @@ static int refine(const float *ref, uint32_t rw, uint32_t rh, const float *img, 
         memcpy(reg->h, hh, sizeof(hh));
         reg->refined = (uint32_t)k;
     }
-    fimg_free(&rf);
+    free(rf.p);
     free(r);
     return 0;
 }
