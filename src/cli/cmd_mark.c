@@ -549,9 +549,9 @@ static int trace_vault(mark_args *a)
         } else {
             print_result(a, &res.mark);
             if (res.searched && !a->json)
-                printf("perceptual search: %zu stored images compared, the closest %u bits of 64 "
-                       "away\n",
-                       res.searched, res.phash_distance);
+                printf("perceptual search: %zu stored images compared (%zu from the sealed index), "
+                       "the closest %u bits of 64 away\n",
+                       res.searched, res.hashed, res.phash_distance);
             if (res.informed && !a->json)
                 printf("informed mode: blind decoding found nothing; %zu access entries of the "
                        "study tested\n",

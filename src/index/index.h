@@ -60,7 +60,7 @@
 #define INDEX_META_KEY_MAX   64
 #define INDEX_META_VALUE_MAX 65536u
 #define INDEX_BUSY_MS        5000
-#define INDEX_SCHEMA_VERSION 3 /* 2: access tables; 3: films (sections at the end) */
+#define INDEX_SCHEMA_VERSION 4 /* 2: access; 3: films; 4: image hashes (sections at the end) */
 
 typedef struct index_db index_db;
 
@@ -601,5 +601,37 @@ dv_err index_film_destroy(index_db *db, const char *serial, const char *by, int6
 /* Every film (outstanding 0) or those not destroyed (1), oldest first. */
 dv_err index_film_list(index_db *db, int outstanding, index_film_fn fn, void *ctx,
                        dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
+
+/* ==== perceptual hashes (schema 4): each image instance's 64-bit perceptual hash, sealed by the
+ * vault, so trace compares hashes without decrypting every stored image.  The index stores the
+ * sealed bytes and returns them; it never sees a hash in the clear.  A hash row goes with its
+ * instance (shred, retention, index_instance_delete) and when index_instance_replace gives the
+ * instance another object.  An index of version 3 is migrated when opened; its instances have
+ * no hash row until they are imported again (no backfill). ==== */
+
+#define INDEX_PHASH_SEAL_MAX 64 /* largest sealed hash accepted */
+
+/* One instance as trace needs it: where its object is, its study's key, and its sealed hash. */
+typedef struct index_phash {
+    int64_t instance_id, study_id;
+    uint8_t study_bi[INDEX_BI_BYTES];
+    char object_key[INDEX_KEY_LEN + 1];
+    uint8_t dek_wrapped[INDEX_DEK_MAX]; /* the study's wrapped data key */
+    size_t dek_len;
+    uint32_t frames; /* 0: no pixel data */
+    uint8_t sealed[INDEX_PHASH_SEAL_MAX];
+    size_t sealed_len; /* 0: the instance has no hash row */
+} index_phash;
+
+typedef dv_err (*index_phash_fn)(void *ctx, const index_phash *h);
+
+/* Stores (or replaces) the sealed hash of instance_id: 1..INDEX_PHASH_SEAL_MAX bytes (else
+ * DV_EINVAL).  DV_ENOTFOUND when there is no such instance. */
+dv_err index_phash_put(index_db *db, int64_t instance_id, const uint8_t *sealed, size_t len,
+                       dv_errinfo *ei) DV_WUR DV_NONNULL(1);
+/* Calls fn for every instance (study_bi NULL) or every instance of the study with that blind
+ * index, in id order, with its sealed hash when it has one (sealed_len 0 when not). */
+dv_err index_phash_list(index_db *db, const uint8_t *study_bi, index_phash_fn fn, void *ctx,
+                        dv_errinfo *ei) DV_WUR DV_NONNULL(1, 3);
 
 #endif

@@ -19,6 +19,7 @@
 #include "common/dv.h"
 #include "index/index.h"
 #include "index/index_int.h"
+#include "index/phash_int.h"
 #include "index/sqlite_int.h"
 
 #include "common/banned.h"
@@ -378,6 +379,8 @@ static dv_err create_schema(index_db *db, dv_errinfo *ei)
         e = index_sq_access_migrate(db, ei); /* version 1 -> 2 */
     if (e == DV_OK)
         e = index_sq_film_migrate(db, ei); /* version 2 -> 3 */
+    if (e == DV_OK)
+        e = index_sq_phash_migrate(db, ei); /* version 3 -> 4 */
     if (e != DV_OK)
         return e;
     (void)snprintf(sql, sizeof(sql),
@@ -386,6 +389,8 @@ static dv_err create_schema(index_db *db, dv_errinfo *ei)
                    APP_ID, INDEX_SCHEMA_VERSION);
     return run(db, sql, "create schema", ei);
 }
+
+_Static_assert(INDEX_SCHEMA_VERSION == 4, "check_schema migrates to version 4");
 
 /* Inside BEGIN IMMEDIATE: create the schema in an empty file, or check the one there. */
 static dv_err check_schema(index_db *db, unsigned flags, dv_errinfo *ei)
@@ -419,8 +424,10 @@ static dv_err check_schema(index_db *db, unsigned flags, dv_errinfo *ei)
         e = index_sq_access_migrate(db, ei);
     if (e == DV_OK && ver <= 2) /* and the film table */
         e = index_sq_film_migrate(db, ei);
+    if (e == DV_OK && ver <= 3) /* and the image hash table */
+        e = index_sq_phash_migrate(db, ei);
     if (e == DV_OK && ver < INDEX_SCHEMA_VERSION)
-        e = run(db, "UPDATE meta SET value = 3 WHERE key = 'index.schema_version'",
+        e = run(db, "UPDATE meta SET value = 4 WHERE key = 'index.schema_version'",
                 "migrate schema", ei);
     return e;
 }

@@ -19,6 +19,7 @@
 
 #include "dicom/charset.h"
 #include "dicom/dicom.h"
+#include "vault/phash.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -61,6 +62,8 @@ typedef struct imp {
     int has_acc, has_month;
     dv_buf names; /* NUL-separated name tokens */
     size_t nnames;
+    dcm_file *file;      /* the parsed input (its values point into the caller's bytes) */
+    int64_t instance_id; /* the instance row written */
 } imp;
 
 static void imp_free(imp *m)
@@ -73,6 +76,8 @@ static void imp_free(imp *m)
         sodium_memzero(m->names.p, m->names.cap);
     dv_buf_release(&m->names);
     sodium_memzero(m->pid_key, sizeof(m->pid_key));
+    dcm_file_free(m->file);
+    m->file = NULL;
 }
 
 /* The value of tag as UTF-8 (character set applied for PN SH LO ST LT UC UT), trailing spaces
@@ -523,9 +528,9 @@ static dv_err write_series_instance(vault *v, imp *m, int64_t study, const char 
     ii.seal_len = iseal.len;
     old_key[0] = 0;
     if (!e && (flags & VAULT_IMPORT_REPLACE))
-        e = index_instance_replace(v->db, &ii, NULL, old_key, ei);
+        e = index_instance_replace(v->db, &ii, &m->instance_id, old_key, ei);
     else if (!e)
-        e = index_instance_insert(v->db, &ii, NULL, ei);
+        e = index_instance_insert(v->db, &ii, &m->instance_id, ei);
     dv_buf_release(&seal);
     dv_buf_release(&iseal);
     return e;
@@ -592,6 +597,8 @@ static dv_err store_rows(vault *v, imp *m, const uint8_t *wrapped, vault_pending
         e = write_study(v, m, patient, wrapped, &study, ei);
     if (!e)
         e = write_series_instance(v, m, study, pd->key, size, flags, pd->old_key, ei);
+    if (!e && m->file) /* the perceptual hash, sealed, for trace */
+        e = vault_phash_store(v, m->file, m->instance_id, pd->key, ei);
     return e;
 }
 
@@ -664,7 +671,10 @@ static dv_err import_prepare(vault *v, const uint8_t *p, size_t len, int in_walk
         e = records(m, f, &pd->ei);
     if (!e)
         e = blinds(v, m, p, len);
-    dcm_file_free(f);
+    if (!e)
+        m->file = f; /* kept for the perceptual hash (imp_free frees it) */
+    else
+        dcm_file_free(f);
     if (e == DV_ENOMEM)
         return dv_fail(&pd->ei, e, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
     if (e) {

@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "mark/mark.h"
 #include "vault/gate.h"
+#include "vault/phash.h"
 #include "vault/vault_int.h"
 
 #include "common/banned.h"
@@ -119,7 +120,7 @@ static dv_err study_events(vault *v, const uint8_t *bi, uint64_t **out, size_t *
 /* ---- the perceptual search: which stored image does the leak show? ---- */
 
 #define PHASH_MATCH  12       /* bits of 64: copies of one image differ by fewer */
-#define PHASH_MAX_IN 1000000u /* instances looked at, at most */
+#define PHASH_MAX_IN 1000000u /* instances kept for the decrypt-and-render path, at most */
 
 typedef struct ph_ref {
     int64_t study_id, instance_id;
@@ -134,11 +135,18 @@ typedef struct ph_list {
     size_t n, cap;
 } ph_list;
 
-static dv_err keep_ref(void *cb, const index_row *row)
+static void ref_of(const index_phash *h, ph_ref *r)
 {
-    ph_list *l = cb;
-    ph_ref *r;
+    r->study_id = h->study_id;
+    r->instance_id = h->instance_id;
+    memcpy(r->key, h->object_key, sizeof(r->key));
+    memcpy(r->study_bi, h->study_bi, INDEX_BI_BYTES);
+    memcpy(r->dek, h->dek_wrapped, h->dek_len);
+    r->dek_len = h->dek_len;
+}
 
+static dv_err keep_ref(ph_list *l, const ph_ref *r)
+{
     if (l->n >= PHASH_MAX_IN)
         return DV_OK;
     if (l->n == l->cap) {
@@ -150,13 +158,7 @@ static dv_err keep_ref(void *cb, const index_row *row)
         l->r = nr;
         l->cap = cap;
     }
-    r = &l->r[l->n++];
-    r->study_id = row->study_id;
-    r->instance_id = row->instance_id;
-    memcpy(r->key, row->object_key, sizeof(r->key));
-    memcpy(r->study_bi, row->study_bi, INDEX_BI_BYTES);
-    memcpy(r->dek, row->dek_wrapped, row->dek_len);
-    r->dek_len = row->dek_len;
+    l->r[l->n++] = *r;
     return DV_OK;
 }
 
@@ -188,20 +190,18 @@ static void wipe_buf(dv_buf *pt)
     dv_buf_release(pt);
 }
 
-/* The perceptual hash of one stored instance's first frame (default rendering); -1 when it
- * is not an image. */
+/* The perceptual hash of one stored instance's first frame (default rendering, as import
+ * computes it); -1 when it is not an image. */
 static int stored_phash(vault *v, const ph_ref *r, uint64_t *h)
 {
-    render_image im = {0};
     dcm_file *f;
     dv_buf pt;
     int rc = -1;
 
     dv_buf_init(&pt, VAULT_IMPORT_MAX);
     f = stored_file(v, r, &pt);
-    if (f && render_frame(f, 0, NULL, &im, NULL) == DV_OK)
-        rc = mark_phash(&im, h);
-    render_image_release(&im);
+    if (f)
+        rc = vault_phash_of(f, h);
     dcm_file_free(f);
     wipe_buf(&pt);
     return rc;
@@ -236,36 +236,77 @@ static void rank_in(ranked *k, const ph_ref *r, unsigned d)
     k->dist[i] = d;
 }
 
+/* One stored image compared with the leak: counted, ranked. */
+static void compared(ranked *k, vault_trace_res *res, const ph_ref *r, uint64_t lh, uint64_t h)
+{
+    unsigned d = mark_phash_distance(lh, h);
+
+    res->searched++;
+    res->phash_distance = d < res->phash_distance ? d : res->phash_distance;
+    rank_in(k, r, d);
+}
+
+/* One walk over the index: instances with a sealed hash are compared at once; the others
+ * (imported before schema 4, rendering failed at import, or a hash that does not open) are
+ * kept for the decrypt-and-render path.  Instances without pixel data are skipped. */
+typedef struct ph_scan {
+    crypto_key key; /* opens the sealed hashes */
+    uint64_t lh;    /* the leak's hash */
+    ranked *k;
+    vault_trace_res *res;
+    ph_list rest;
+    dv_errinfo *ei;
+} ph_scan;
+
+static dv_err scan_one(void *cb, const index_phash *h)
+{
+    ph_scan *s = cb;
+    uint64_t sh = 0;
+    ph_ref r;
+    dv_err e = DV_OK;
+
+    ref_of(h, &r);
+    if (h->sealed_len && vault_phash_open(&s->key, h->instance_id, h->object_key, h->sealed,
+                                          h->sealed_len, &sh) == DV_OK) {
+        s->res->hashed++;
+        compared(s->k, s->res, &r, s->lh, sh);
+    } else if (h->frames && keep_ref(&s->rest, &r) != DV_OK) {
+        e = dv_fail(s->ei, DV_ENOMEM, DV_NO_OFFSET, DV_NO_TAG, "out of memory");
+    }
+    sodium_memzero(&sh, sizeof(sh));
+    sodium_memzero(&r, sizeof(r));
+    return e;
+}
+
 static dv_err rank_stored(vault *v, const render_image *leak, const uint8_t *study_bi, ranked *k,
                           vault_trace_res *res, dv_errinfo *ei)
 {
-    index_query q;
-    ph_list l = {NULL, 0, 0};
-    uint64_t lh, h;
-    unsigned d;
+    ph_scan s;
+    uint64_t h;
     size_t i;
     dv_err e;
 
     memset(k, 0, sizeof(*k));
     for (i = 0; i < TRACE_REFS; i++)
         k->dist[i] = 0xFFFFu;
-    if (mark_phash(leak, &lh) != 0)
+    memset(&s, 0, sizeof(s));
+    if (mark_phash(leak, &s.lh) != 0)
         return DV_OK;
-    memset(&q, 0, sizeof(q));
-    q.level = INDEX_LEVEL_INSTANCE;
-    q.study_bi = study_bi;
-    e = index_find(v->db, &q, keep_ref, &l, NULL, ei);
-    for (i = 0; !e && i < l.n; i++) {
-        if (stored_phash(v, &l.r[i], &h) != 0)
-            continue;
-        res->searched++;
-        d = mark_phash_distance(lh, h);
-        res->phash_distance = d < res->phash_distance ? d : res->phash_distance;
-        rank_in(k, &l.r[i], d);
-    }
-    if (l.r)
-        sodium_memzero(l.r, l.cap * sizeof(*l.r));
-    free(l.r);
+    s.k = k;
+    s.res = res;
+    s.ei = ei;
+    e = vault_phash_key(v, &s.key);
+    if (e)
+        e = dv_fail(ei, e, DV_NO_OFFSET, DV_NO_TAG, "cannot derive the image hash key");
+    else
+        e = index_phash_list(v->db, study_bi, scan_one, &s, ei);
+    crypto_key_wipe(&s.key);
+    for (i = 0; !e && i < s.rest.n; i++)
+        if (stored_phash(v, &s.rest.r[i], &h) == 0)
+            compared(k, res, &s.rest.r[i], s.lh, h);
+    if (s.rest.r)
+        sodium_memzero(s.rest.r, s.rest.cap * sizeof(*s.rest.r));
+    free(s.rest.r);
     return e;
 }
 
@@ -414,6 +455,7 @@ dv_err vault_trace(vault *v, const vault_ctx *ctx, const render_image *im, const
     res->candidates = 0;
     res->by_phash = 0;
     res->searched = 0;
+    res->hashed = 0;
     res->phash_distance = 65;
     res->entry[0] = '\0';
     if (!e)

@@ -289,6 +289,7 @@ typedef struct vault_trace_res {
     size_t candidates;       /* how many (informed mode) */
     int by_phash;            /* found in a study the perceptual search chose (no --study) */
     size_t searched;         /* stored images compared by the perceptual search */
+    size_t hashed;           /* of them, compared by their sealed hash from the index */
     unsigned phash_distance; /* bits of 64 between the leak and the closest stored image */
     int in_log;              /* the mark names an entry of this vault's log (below) */
     char entry[1200];        /* that entry, one line of text (audit show's format) */
@@ -299,8 +300,9 @@ typedef struct vault_trace_res {
 /* From a leaked picture to the access that released it: blind detection with the vault's mark
  * key -- and, when that finds nothing, the informed mode: only the audit entries of one study's
  * view/export/print/share accesses are tested as payloads.  The study is study_uid, or (NULL) the
- * one holding the stored image whose perceptual hash is closest to the leak's (every stored
- * image's first frame is rendered and hashed: slow on a large vault).  The leak is registered to
+ * one holding the stored image whose perceptual hash is closest to the leak's (the hashes of
+ * every stored image's first frame, sealed in the index at import; an image imported before
+ * index version 4 is decrypted and rendered instead).  The leak is registered to
  * up to 3 of the study's stored images nearest it by that hash (features and a homography,
  * mark_detect_original: the original is subtracted before the test), then tested on its own
  * (mark_detect_image_candidates); each test's probability is multiplied by the number of

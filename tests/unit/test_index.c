@@ -342,7 +342,8 @@ static void films_print_to_destruction(void **state)
     f->db = NULL;
     assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h,
-                                  "DROP TABLE film; UPDATE meta SET value = 2 WHERE key ="
+                                  "DROP TABLE film; DROP TABLE image_hash;"
+                                  " UPDATE meta SET value = 2 WHERE key ="
                                   " 'index.schema_version'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -350,7 +351,7 @@ static void films_print_to_destruction(void **state)
     assert_int_equal(index_open_sqlite(f->path, 0, &f->db, &ei), DV_OK);
     dv_buf_init(&v, 64);
     assert_int_equal(index_meta_get(f->db, "index.schema_version", &v, &ei), DV_OK);
-    assert_int_equal(v.p[0], '3');
+    assert_int_equal(v.p[0], '0' + INDEX_SCHEMA_VERSION); /* migrated all the way */
     dv_buf_release(&v);
     n = 0;
     assert_int_equal(index_film_list(f->db, 0, count_film, &n, &ei), DV_OK);
@@ -1661,6 +1662,201 @@ static void oom_sqlite_allocations(void **state)
     assert_int_equal(c.patients, 1);
 }
 
+/* ---- perceptual hashes (schema 4) ---------------------------------------------------------- */
+
+typedef struct phs {
+    index_phash h[16];
+    size_t n;
+} phs;
+
+static dv_err keep_phash(void *ctx, const index_phash *h)
+{
+    phs *l = ctx;
+
+    if (l->n >= 16)
+        return DV_ELIMIT;
+    l->h[l->n++] = *h;
+    return DV_OK;
+}
+
+static size_t phash_list(index_db *db, const uint8_t *study_bi, phs *l)
+{
+    dv_errinfo ei;
+
+    memset(l, 0, sizeof(*l));
+    assert_int_equal(index_phash_list(db, study_bi, keep_phash, l, &ei), DV_OK);
+    return l->n;
+}
+
+/* rows of image_hash, counted behind the API's back */
+static int hash_rows(const char *path)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM image_hash", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int(st, 0);
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+    assert_int_equal(sqlite3_close(h), SQLITE_OK);
+    return n;
+}
+
+static void phash_put_list(void **state)
+{
+    fx *f = *state;
+    int64_t p = patient(f->db, 1, NULL, 0), s1 = study(f->db, p, 1, 0, 0);
+    int64_t s2 = study(f->db, p, 2, 0, 0), se1 = series(f->db, s1, 1, "CR");
+    int64_t se2 = series(f->db, s2, 2, "CR");
+    int64_t i1 = instance(f->db, se1, 1), i2 = instance(f->db, se1, 2),
+            i3 = instance(f->db, se2, 3);
+    uint8_t a[48], b[64], big[INDEX_PHASH_SEAL_MAX + 1];
+    bi st2 = mk("study", 2), none = mk("study", 99);
+    char key[INDEX_KEY_LEN + 1];
+    dv_errinfo ei;
+    phs l;
+
+    memset(a, 0xA1, sizeof(a));
+    memset(b, 0xB2, sizeof(b));
+    memset(big, 0xC3, sizeof(big));
+    assert_int_equal(index_phash_put(f->db, i1, a, sizeof(a), &ei), DV_OK);
+    assert_int_equal(index_phash_put(f->db, i3, b, sizeof(b), &ei), DV_OK);
+    /* bad arguments, and an instance that does not exist */
+    assert_int_equal(index_phash_put(f->db, i2, big, sizeof(big), &ei), DV_EINVAL);
+    assert_int_equal(index_phash_put(f->db, i2, a, 0, &ei), DV_EINVAL);
+    assert_int_equal(index_phash_put(f->db, i2, NULL, 8, &ei), DV_EINVAL);
+    assert_int_equal(index_phash_put(f->db, 0, a, sizeof(a), &ei), DV_EINVAL);
+    assert_int_equal(index_phash_put(f->db, i3 + 100, a, sizeof(a), &ei), DV_ENOTFOUND);
+    assert_int_equal(hash_rows(f->path), 2);
+
+    /* every instance, in id order, with its study's key and its hash when it has one */
+    assert_int_equal(phash_list(f->db, NULL, &l), 3);
+    assert_int_equal(l.h[0].instance_id, i1);
+    assert_int_equal(l.h[1].instance_id, i2);
+    assert_int_equal(l.h[2].instance_id, i3);
+    assert_int_equal(l.h[0].study_id, s1);
+    assert_int_equal(l.h[2].study_id, s2);
+    assert_memory_equal(l.h[2].study_bi, st2.b, INDEX_BI_BYTES);
+    mkkey(key, 2);
+    assert_string_equal(l.h[1].object_key, key);
+    assert_int_equal(l.h[0].dek_len, sizeof(DEK));
+    assert_memory_equal(l.h[0].dek_wrapped, DEK, sizeof(DEK));
+    assert_int_equal(l.h[0].frames, 1);
+    assert_int_equal(l.h[0].sealed_len, sizeof(a));
+    assert_memory_equal(l.h[0].sealed, a, sizeof(a));
+    assert_int_equal(l.h[1].sealed_len, 0);
+    assert_int_equal(l.h[2].sealed_len, sizeof(b));
+    assert_memory_equal(l.h[2].sealed, b, sizeof(b));
+    /* one study */
+    assert_int_equal(phash_list(f->db, st2.b, &l), 1);
+    assert_int_equal(l.h[0].instance_id, i3);
+    assert_int_equal(phash_list(f->db, none.b, &l), 0);
+    /* put replaces */
+    assert_int_equal(index_phash_put(f->db, i1, b, 50, &ei), DV_OK);
+    assert_int_equal(phash_list(f->db, NULL, &l), 3);
+    assert_int_equal(l.h[0].sealed_len, 50);
+    assert_memory_equal(l.h[0].sealed, b, 50);
+    assert_int_equal(hash_rows(f->path), 2);
+    /* a callback's error stops the walk and is returned */
+    memset(&l, 0, sizeof(l));
+    l.n = 15;
+    assert_int_equal(index_phash_list(f->db, NULL, keep_phash, &l, &ei), DV_ELIMIT);
+}
+
+static void phash_gone_with_instance(void **state)
+{
+    fx *f = *state;
+    int64_t p = patient(f->db, 1, NULL, 0), s1 = study(f->db, p, 1, 0, 0);
+    int64_t s2 = study(f->db, p, 2, 0, 0), se1 = series(f->db, s1, 1, "CR");
+    int64_t se2 = series(f->db, s2, 2, "CR");
+    int64_t i1 = instance(f->db, se1, 1), i2 = instance(f->db, se1, 2),
+            i3 = instance(f->db, se2, 3);
+    int64_t i4 = instance(f->db, se2, 4), id = 0;
+    char key[INDEX_KEY_LEN + 1], old[INDEX_KEY_LEN + 1];
+    uint8_t h[48];
+    index_instance_in in;
+    dv_errinfo ei;
+    bi uid;
+    phs l;
+
+    memset(h, 7, sizeof(h));
+    assert_int_equal(index_phash_put(f->db, i1, h, sizeof(h), &ei), DV_OK);
+    assert_int_equal(index_phash_put(f->db, i2, h, sizeof(h), &ei), DV_OK);
+    assert_int_equal(index_phash_put(f->db, i3, h, sizeof(h), &ei), DV_OK);
+    assert_int_equal(index_phash_put(f->db, i4, h, sizeof(h), &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 4);
+    /* one instance deleted */
+    assert_int_equal(index_instance_delete(f->db, i2, old, &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 3);
+    /* replaced by another object: the old object's hash goes, a new one can be put */
+    inst_in(&in, &uid, key, se1, 1);
+    mkkey(key, 101);
+    assert_int_equal(index_instance_replace(f->db, &in, &id, old, &ei), DV_OK);
+    assert_int_equal(id, i1);
+    assert_int_equal(hash_rows(f->path), 2);
+    assert_int_equal(phash_list(f->db, NULL, &l), 3);
+    assert_int_equal(l.h[0].instance_id, i1);
+    assert_int_equal(l.h[0].sealed_len, 0);
+    assert_int_equal(index_phash_put(f->db, i1, h, sizeof(h), &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 3);
+    /* a study deleted (shred, retention): its instances' hashes go with it, in its transaction */
+    assert_int_equal(index_study_delete(f->db, s2, NULL, NULL, NULL, &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 1);
+    assert_int_equal(phash_list(f->db, NULL, &l), 1);
+    assert_int_equal(l.h[0].instance_id, i1);
+    assert_int_equal(l.h[0].sealed_len, sizeof(h));
+    /* a rolled-back study delete keeps the hashes */
+    assert_int_equal(index_begin(f->db, &ei), DV_OK);
+    assert_int_equal(index_study_delete(f->db, s1, NULL, NULL, NULL, &ei), DV_OK);
+    assert_int_equal(index_rollback(f->db, &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 1);
+}
+
+static void phash_migrate_3_to_4(void **state)
+{
+    fx *f = *state;
+    int64_t p = patient(f->db, 1, NULL, 0), s = study(f->db, p, 1, 0, 0);
+    int64_t se = series(f->db, s, 1, "CR"), i1 = instance(f->db, se, 1);
+    uint8_t h[48];
+    dv_errinfo ei;
+    sqlite3 *db;
+    dv_buf v;
+    phs l;
+
+    /* turn the file into version 3: no image_hash table, no trigger */
+    index_close(f->db);
+    f->db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE image_hash; UPDATE meta SET value = 3 WHERE key ="
+                                  " 'index.schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(index_open_sqlite(f->path, 0, &f->db, &ei), DV_OK);
+    dv_buf_init(&v, 64);
+    assert_int_equal(index_meta_get(f->db, "index.schema_version", &v, &ei), DV_OK);
+    assert_int_equal(v.len, 1);
+    assert_int_equal(v.p[0], '4');
+    dv_buf_release(&v);
+    /* the old instance is listed without a hash; a hash can be stored and cascades */
+    assert_int_equal(phash_list(f->db, NULL, &l), 1);
+    assert_int_equal(l.h[0].instance_id, i1);
+    assert_int_equal(l.h[0].sealed_len, 0);
+    memset(h, 9, sizeof(h));
+    assert_int_equal(index_phash_put(f->db, i1, h, sizeof(h), &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 1);
+    assert_int_equal(index_study_delete(f->db, s, NULL, NULL, NULL, &ei), DV_OK);
+    assert_int_equal(hash_rows(f->path), 0);
+    /* reopening a version-4 file changes nothing */
+    index_close(f->db);
+    f->db = NULL;
+    assert_int_equal(index_open_sqlite(f->path, 0, &f->db, &ei), DV_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1688,6 +1884,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(damaged_values_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(second_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(films_print_to_destruction, setup, teardown),
+        cmocka_unit_test_setup_teardown(phash_put_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(phash_gone_with_instance, setup, teardown),
+        cmocka_unit_test_setup_teardown(phash_migrate_3_to_4, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_index_allocations, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_sqlite_allocations, setup, teardown),
     };
