@@ -49,7 +49,9 @@ dv_err dcm_jpeg_probe(const uint8_t *src, size_t len, dcm_jpeg_probe_info *info,
 
 /* Any JPEG process: probes the stream and calls the decoder below that fits it (baseline and
  * 8-bit extended/progressive: libjpeg; 12-bit sequential DCT: dcm_codec_jpeg12; lossless:
- * dcm_codec_jpegll).  *rgb is set to 1 when the decoder converted YCbCr to RGB, else 0. */
+ * dcm_codec_jpegll).  *rgb is set to 1 when the decoder converted YCbCr to RGB, else 0.  A
+ * frame narrower or shorter than g is decoded at its own size into the start of out and the
+ * rest zeroed (DCMTK's dcmdjpeg does the same); wider or taller is DV_ECODEC. */
 dv_err dcm_codec_jpeg_any(const uint8_t *src, size_t len, const dcm_codec_geom *g, uint8_t *out,
                           size_t outlen, int *rgb, dv_errinfo *ei) DV_WUR;
 

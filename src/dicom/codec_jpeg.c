@@ -6,6 +6,15 @@
  * Colour: like dcmdjpeg, a 3-component frame whose dataset says YBR_* is converted YCbCr ->
  * RGB; any other frame is returned with no colour transform.  A stream that ends early, or
  * whose entropy-coded data is damaged, is an error (libjpeg would only warn and fill grey).
+ *
+ * Short frames (dcm_codec_jpeg_any only): a stream whose frame header announces no more
+ * columns than Columns and no more lines than Rows (same component count and precision rules
+ * as any frame) is decoded as DCMTK 3.6 dcmdjpeg/dcmj2pnm do it: its samples, in the stream's
+ * own scanline width, fill the start of the output one line after another and the rest of the
+ * output is zero.  When only the line count is short (the width equals Columns) that is the
+ * image at the top of a black frame; when the width is short the lines run on without a gap,
+ * exactly as DCMTK lays them out (tiled whole-slide images end each row of tiles so).  The
+ * individual decoders below still require the exact Rows x Columns.
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -20,11 +29,11 @@
 
 #include "common/banned.h"
 
-dv_err dcm_jpeg_probe(const uint8_t *src, size_t len, dcm_jpeg_probe_info *info, dv_errinfo *ei)
+/* Offset of the first SOF marker (its 0xFF byte); the segment holds at least P, Y, X, Nf. */
+static dv_err find_sof(const uint8_t *src, size_t len, size_t *at, dv_errinfo *ei)
 {
     size_t pos = 2;
 
-    memset(info, 0, sizeof(*info));
     if (len < 4 || src[0] != 0xFF || src[1] != 0xD8)
         return dv_fail(ei, DV_ECODEC, 0, DV_NO_TAG, "JPEG: stream does not start with SOI");
     while (pos + 4 <= len) {
@@ -45,9 +54,7 @@ dv_err dcm_jpeg_probe(const uint8_t *src, size_t len, dcm_jpeg_probe_info *info,
         if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
             if (n < 8)
                 return dv_fail(ei, DV_ECODEC, pos, DV_NO_TAG, "JPEG: SOF segment too short");
-            info->sof = m;
-            info->precision = src[pos + 4];
-            info->ncomp = src[pos + 9];
+            *at = pos;
             return DV_OK;
         }
         if (m == 0xDA || m == 0xD9)
@@ -57,36 +64,100 @@ dv_err dcm_jpeg_probe(const uint8_t *src, size_t len, dcm_jpeg_probe_info *info,
     return dv_fail(ei, DV_ECODEC, pos, DV_NO_TAG, "JPEG: no frame header (SOF) found");
 }
 
+/* What the SOF segment at sof (checked by find_sof) announces. */
+static void sof_info(const uint8_t *sof, dcm_jpeg_probe_info *info)
+{
+    info->sof = sof[1];
+    info->precision = sof[4];
+    info->ncomp = sof[9];
+}
+
+dv_err dcm_jpeg_probe(const uint8_t *src, size_t len, dcm_jpeg_probe_info *info, dv_errinfo *ei)
+{
+    size_t at = 0;
+    dv_err e;
+
+    memset(info, 0, sizeof(*info));
+    e = find_sof(src, len, &at, ei);
+    if (e)
+        return e;
+    sof_info(src + at, info);
+    return DV_OK;
+}
+
+enum jpeg_path { JP_NONE, JP_LIBJPEG, JP_DCT12, JP_LOSSLESS };
+
+static enum jpeg_path path_of(const dcm_jpeg_probe_info *pi)
+{
+    switch (pi->sof) {
+    case 0xC3:
+        return JP_LOSSLESS;
+    case 0xC0:
+    case 0xC1:
+        return pi->precision == 8 ? JP_LIBJPEG : JP_DCT12;
+    case 0xC2:
+    case 0xC9:
+    case 0xCA:
+        return pi->precision == 8 ? JP_LIBJPEG : JP_NONE;
+    default:
+        return JP_NONE;
+    }
+}
+
+/* The geometry of the frame the stream holds: g with the frame header's lines and columns when
+ * they fit inside g (a short frame, see the top of the file).  A frame header with a zero
+ * dimension (lines given by a DNL marker) keeps g: the decoder then refuses the stream. */
+static dv_err frame_geom(const uint8_t *sof, const dcm_codec_geom *g, dcm_codec_geom *sub,
+                         dv_errinfo *ei)
+{
+    uint32_t y = dv_be16(sof + 5), x = dv_be16(sof + 7);
+
+    *sub = *g;
+    if (x > g->cols)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG, "JPEG: frame is wider than Columns");
+    if (y > g->rows)
+        return dv_fail(ei, DV_ECODEC, DV_NO_OFFSET, DV_NO_TAG, "JPEG: frame is taller than Rows");
+    if (x == 0 || y == 0)
+        return DV_OK;
+    sub->rows = y;
+    sub->cols = x;
+    return DV_OK;
+}
+
 dv_err dcm_codec_jpeg_any(const uint8_t *src, size_t len, const dcm_codec_geom *g, uint8_t *out,
                           size_t outlen, int *rgb, dv_errinfo *ei)
 {
     dcm_jpeg_probe_info pi;
+    dcm_codec_geom sub;
+    enum jpeg_path path;
+    size_t at = 0, part;
     dv_err e;
 
     *rgb = 0;
-    e = dcm_jpeg_probe(src, len, &pi, ei);
+    if (outlen == 0 || outlen != dcm_codec_frame_bytes(g))
+        return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG, "JPEG: bad output geometry");
+    e = find_sof(src, len, &at, ei);
     if (e)
         return e;
-    switch (pi.sof) {
-    case 0xC3:
-        return dcm_codec_jpegll(src, len, g, out, outlen, ei);
-    case 0xC0:
-    case 0xC1:
-        if (pi.precision == 8)
-            return dcm_codec_jpeg8(src, len, g, out, outlen, rgb, ei);
-        return dcm_codec_jpeg12(src, len, g, out, outlen, ei);
-    case 0xC2:
-    case 0xC9:
-    case 0xCA:
-        if (pi.precision == 8)
-            return dcm_codec_jpeg8(src, len, g, out, outlen, rgb, ei);
-        break;
-    default:
-        break;
-    }
-    return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
-                   "JPEG: frame type 0x%02X with %u-bit precision is not supported", pi.sof,
-                   (unsigned)pi.precision);
+    sof_info(src + at, &pi);
+    path = path_of(&pi);
+    if (path == JP_NONE)
+        return dv_fail(ei, DV_EUNSUPPORTED, DV_NO_OFFSET, DV_NO_TAG,
+                       "JPEG: frame type 0x%02X with %u-bit precision is not supported", pi.sof,
+                       (unsigned)pi.precision);
+    e = frame_geom(src + at, g, &sub, ei);
+    if (e)
+        return e;
+    part = dcm_codec_frame_bytes(&sub); /* sub is no larger than g: no overflow, <= outlen */
+    if (path == JP_LOSSLESS)
+        e = dcm_codec_jpegll(src, len, &sub, out, part, ei);
+    else if (path == JP_DCT12)
+        e = dcm_codec_jpeg12(src, len, &sub, out, part, ei);
+    else
+        e = dcm_codec_jpeg8(src, len, &sub, out, part, rgb, ei);
+    if (!e && part < outlen)
+        memset(out + part, 0, outlen - part);
+    return e;
 }
 
 /* ---- libjpeg glue ------------------------------------------------------------------------ */

@@ -8,7 +8,9 @@
  * (YBR_FULL stays YBR_FULL; dcm_ybr_to_rgb() converts when a caller wants RGB).
  *
  * Every decoder checks the compressed stream against the geometry from the dataset and fails
- * with DV_ECODEC (never reads or writes out of bounds) when they disagree.
+ * with DV_ECODEC (never reads or writes out of bounds) when they disagree -- except a JPEG frame
+ * smaller than Rows x Columns, which is decoded and zero-padded as DCMTK does (its lines one
+ * after another at the JPEG's own width, then zeros).
  */
 #ifndef DV_PIXEL_H
 #define DV_PIXEL_H

@@ -147,10 +147,6 @@ compare_dcmtk() {
     skip "$rel" "$tool refuses it: $(echo "$why" | grep -m1 -E '^[EF]:' | cut -c1-100)"
     return
   fi
-  if [ -n "${GEOMETRY_LIES[$rel]:-}" ]; then
-    compare_frames "$rel" "$f" "$n" "$tool" "${GEOMETRY_LIES[$rel]}"
-    return
-  fi
   if ! "$DV" pixels "$f" -o "$TMP/a.raw" 2>"$TMP/err"; then
     fail "$rel: dcmvault pixels failed: $(head -c 300 "$TMP/err")"
     return
@@ -171,39 +167,6 @@ compare_dcmtk() {
   else
     fail "$rel: differs from $tool ($(cmp "$TMP/a.raw" "$TMP/b.raw" | head -1))"
   fi
-}
-
-# Files whose JPEG frames disagree with Rows/Columns for some frames: dcmdjpeg decodes them into
-# a buffer of the wrong shape, dcmvault refuses them (DV_ECODEC, pixel.h).  Value: frames that
-# are fine and must equal dcmdjpeg's, then the first frame that must be refused.
-declare -A GEOMETRY_LIES=(
-  ["fo-dicom/multiframe.dcm"]="0 12 13"
-)
-
-# compare_frames REL FILE NATIVE TOOL "GOOD... BAD"
-compare_frames() {
-  local rel=$1 f=$2 n=$3 tool=$4 list i bad md
-  read -r -a list <<<"$5"
-  bad=${list[-1]}
-  unset 'list[-1]'
-  if "$DV" pixels "$f" --frame "$((bad + 1))" -o "$TMP/a.raw" 2>"$TMP/err" ||
-    ! grep -q 'differs from Rows/Columns' "$TMP/err"; then
-    fail "$rel: frame $bad has the wrong size and must be refused"
-    return
-  fi
-  for i in "${list[@]}"; do
-    if ! "$DV" pixels "$f" --frame "$((i + 1))" -o "$TMP/a.raw" 2>"$TMP/err" ||
-      ! "$DV" pixels "$n" --frame "$((i + 1))" -o "$TMP/b.raw" 2>>"$TMP/err"; then
-      fail "$rel: frame $i failed: $(head -c 300 "$TMP/err")"
-      return
-    fi
-    md=$(python3 "$REF" maxdiff "$TMP/a.raw" "$TMP/b.raw" 1)
-    if [ "$md" != 0 ] && [ "$md" != 1 ]; then
-      fail "$rel: frame $i differs from $tool (max |difference| $md)"
-      return
-    fi
-  done
-  ok "$rel: frames ${list[*]} within 1 of $tool; frame $bad (JPEG size is not Rows x Columns) refused"
 }
 
 compare_j2k() {

@@ -503,6 +503,111 @@ static void j2k_errors(void **state)
     assert_int_equal(dcm_codec_j2k(cut, sizeof(cut), &g, out, 15, &ei), DV_EINVAL);
 }
 
+/* ---- JPEG frames smaller than Rows x Columns (dcm_codec_jpeg_any) ------------------------- */
+
+/* Offset of the SOF segment's 0xFF in a stream of our own making. */
+static size_t sof_offset(const uint8_t *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i++)
+        if (s[i] == 0xFF && (s[i + 1] == 0xC0 || s[i + 1] == 0xC1 || s[i + 1] == 0xC3))
+            return i;
+    fail_msg("no SOF");
+    return 0;
+}
+
+/* Decodes stream s (w x h) through dcm_codec_jpeg_any into a rows x cols frame: the first
+ * w*h pixels equal the exact-size decode (the stream's own lines one after another, as DCMTK
+ * lays them out), every later byte is zero even where the buffer held something else. */
+static void short_frame_case(const uint8_t *s, size_t len, uint32_t w, uint32_t h, uint32_t rows,
+                             uint32_t cols, uint32_t comps, uint32_t bytes)
+{
+    dcm_codec_geom exact = geom(h, w, comps, bytes), big = geom(rows, cols, comps, bytes);
+    size_t ne = dcm_codec_frame_bytes(&exact), nb = dcm_codec_frame_bytes(&big), i;
+    uint8_t *ref = malloc(ne), *out = malloc(nb);
+    dv_errinfo ei;
+    int rgb = 1;
+
+    assert_non_null(ref);
+    assert_non_null(out);
+    assert_true(ne < nb);
+    assert_int_equal(dcm_codec_jpeg_any(s, len, &exact, ref, ne, &rgb, &ei), DV_OK);
+    memset(out, 0xA5, nb);
+    assert_int_equal(dcm_codec_jpeg_any(s, len, &big, out, nb, &rgb, &ei), DV_OK);
+    assert_int_equal(rgb, 0);
+    assert_memory_equal(out, ref, ne);
+    for (i = ne; i < nb; i++)
+        assert_int_equal(out[i], 0);
+    free(ref);
+    free(out);
+}
+
+static void jpeg_short_frame_padded(void **state)
+{
+    unsigned long len = 0, len3 = 0;
+    uint8_t *jpg = encode_jpeg(13, 9, 1, 0, &len), *rgbjpg = encode_jpeg(7, 5, 3, 0, &len3);
+    uint8_t ll[128];
+    size_t n;
+
+    (void)state;
+    short_frame_case(jpg, len, 13, 9, 9, 13 + 4, 1, 1); /* fewer columns */
+    short_frame_case(jpg, len, 13, 9, 9 + 6, 13, 1, 1); /* fewer rows */
+    short_frame_case(jpg, len, 13, 9, 16, 20, 1, 1);    /* both */
+    short_frame_case(jpg, len, 13, 9, 16, 20, 1, 2);    /* widened to 16 bits */
+    short_frame_case(rgbjpg, len3, 7, 5, 8, 8, 3, 1);   /* colour */
+    n = ll_stream(ll, 8, 1, 0, 0);                      /* lossless, 2 x 2 */
+    short_frame_case(ll, n, 2, 2, 3, 5, 1, 1);
+    n = ll_stream(ll, 12, 7, 2, 0);
+    short_frame_case(ll, n, 2, 2, 4, 2, 1, 2);
+    /* the same DCT stream declared 12-bit goes to the own 12-bit decoder */
+    jpg[sof_offset(jpg, len) + 4] = 12;
+    short_frame_case(jpg, len, 13, 9, 10, 14, 1, 2);
+    free(jpg);
+    free(rgbjpg);
+}
+
+static void jpeg_short_frame_errors(void **state)
+{
+    unsigned long len = 0, len3 = 0;
+    uint8_t *jpg = encode_jpeg(16, 8, 1, 0, &len), *rgbjpg = encode_jpeg(8, 8, 3, 0, &len3);
+    uint8_t out[32 * 32 * 3], ll[128];
+    dcm_codec_geom g;
+    dv_errinfo ei;
+    size_t n;
+    int rgb;
+
+    (void)state;
+    /* larger than Rows x Columns in either direction: refused, the message says which */
+    g = geom(32, 15, 1, 1);
+    assert_int_equal(dcm_codec_jpeg_any(jpg, len, &g, out, 32 * 15, &rgb, &ei), DV_ECODEC);
+    assert_non_null(strstr(ei.msg, "wider than Columns"));
+    g = geom(7, 32, 1, 1);
+    assert_int_equal(dcm_codec_jpeg_any(jpg, len, &g, out, 7 * 32, &rgb, &ei), DV_ECODEC);
+    assert_non_null(strstr(ei.msg, "taller than Rows"));
+    n = ll_stream(ll, 8, 1, 0, 0);
+    g = geom(1, 4, 1, 1);
+    assert_int_equal(dcm_codec_jpeg_any(ll, n, &g, out, 4, &rgb, &ei), DV_ECODEC);
+    /* smaller but with another component count: refused either way round */
+    g = geom(32, 32, 3, 1);
+    assert_int_equal(dcm_codec_jpeg_any(jpg, len, &g, out, 32 * 32 * 3, &rgb, &ei), DV_ECODEC);
+    assert_non_null(strstr(ei.msg, "component count"));
+    g = geom(32, 32, 1, 1);
+    assert_int_equal(dcm_codec_jpeg_any(rgbjpg, len3, &g, out, 32 * 32, &rgb, &ei), DV_ECODEC);
+    assert_non_null(strstr(ei.msg, "component count"));
+    g = geom(4, 4, 3, 1);
+    assert_int_equal(dcm_codec_jpeg_any(ll, n, &g, out, 48, &rgb, &ei), DV_ECODEC);
+    /* smaller but more precise than the samples can hold: 12-bit lossless into 8 bits */
+    n = ll_stream(ll, 12, 1, 0, 0);
+    g = geom(4, 4, 1, 1);
+    assert_int_equal(dcm_codec_jpeg_any(ll, n, &g, out, 16, &rgb, &ei), DV_ECODEC);
+    /* the output must still be the size of the whole frame */
+    g = geom(32, 32, 1, 1);
+    assert_int_equal(dcm_codec_jpeg_any(jpg, len, &g, out, 16 * 8, &rgb, &ei), DV_EINVAL);
+    free(jpg);
+    free(rgbjpg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +620,8 @@ int main(void)
         cmocka_unit_test(dct_errors),
         cmocka_unit_test(jls_roundtrip),
         cmocka_unit_test(j2k_errors),
+        cmocka_unit_test(jpeg_short_frame_padded),
+        cmocka_unit_test(jpeg_short_frame_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
