@@ -12,6 +12,10 @@
  * identification (the residual check found an identifier, or the file cannot be processed) is
  * not written; the export then fails with the count.
  *
+ * Forensic mark: every de-identified image leaves marked like any export (vault_mark_dicom: the
+ * "deidentify" entry's number in its stored depth, after the residual check); a file the mark
+ * cannot carry is not written, counted like a de-identification failure.
+ *
  * Durability: each file is written atomically under its name but without its own fsync
  * (DCM_WRITE_NO_SYNC, as `dcmvault deid` does); one dcm_sync_folder of the output folder at the
  * end makes every file written durable before the export reports anything.
@@ -31,6 +35,9 @@ typedef struct deid_out {
     const deid_ctx *dc;
     const char *dir;
     vault_deid_res *res;
+    vault *v;
+    const vault_ctx *ctx;
+    vault_mark_state ms;
 } deid_out;
 
 static int project_ok(const char *s)
@@ -56,10 +63,10 @@ static dv_err deid_one(void *cb, const char *sop_uid, int64_t id, const uint8_t 
     deid_file_report rep;
     char path[VAULT_PATH_MAX];
     dcm_file *f = NULL;
-    dv_buf out;
+    dv_buf out, mk;
     dv_errinfo local;
     dv_err e;
-    int n;
+    int n, marked = 0;
 
     (void)sop_uid;
     (void)id;
@@ -69,14 +76,19 @@ static dv_err deid_one(void *cb, const char *sop_uid, int64_t id, const uint8_t 
     if (!e)
         e = deid_file(o->dc, f, &rep, &local);
     dv_buf_init(&out, VAULT_IMPORT_MAX);
+    dv_buf_init(&mk, VAULT_IMPORT_MAX + ((size_t)1 << 30));
     if (!e)
         e = dcm_write_part10(f, rep.ts, &out, &local);
+    if (!e) /* the de-identified copy carries the entry's mark, as every export does */
+        e = vault_mark_dicom(o->v, o->ctx, &o->ms, out.p, out.len, &mk, &marked, &local);
     n = snprintf(path, sizeof(path), "%s/%s.dcm", o->dir, rep.new_sop_uid);
     if (!e && (n < 0 || (size_t)n >= sizeof(path) || !rep.new_sop_uid[0]))
         e = dv_fail(&local, DV_ELIMIT, DV_NO_OFFSET, DV_NO_TAG, "output path too long");
     if (!e)
-        e = dcm_write_file_atomic_ex(path, out.p, out.len, DCM_WRITE_NO_SYNC, ei);
+        e = marked ? dcm_write_file_atomic_ex(path, mk.p, mk.len, DCM_WRITE_NO_SYNC, ei)
+                   : dcm_write_file_atomic_ex(path, out.p, out.len, DCM_WRITE_NO_SYNC, ei);
     dv_buf_release(&out);
+    dv_buf_release(&mk);
     dcm_file_free(f);
     if (e == DV_ENOMEM || e == DV_EIO) {
         if (e != DV_EIO)
@@ -101,10 +113,15 @@ dv_err vault_export_deid(vault *v, const vault_ctx *ctx, vault_sel sel, const ch
     deid_opts dopts;
     deid_ctx *dc = NULL;
     crypto_key key;
-    deid_out out = {NULL, outdir, res};
+    deid_out out;
     dv_err e;
 
     memset(res, 0, sizeof(*res));
+    memset(&out, 0, sizeof(out));
+    out.dir = outdir;
+    out.res = res;
+    out.v = v;
+    out.ctx = ctx;
     if (!project_ok(o->project))
         return dv_fail(ei, DV_EINVAL, DV_NO_OFFSET, DV_NO_TAG,
                        "project name: 1 to %d of [A-Za-z0-9._-]", PROJECT_MAX);

@@ -67,7 +67,7 @@ static dv_err trace_entry(vault *v, uint64_t seq, vault_trace_res *res, dv_errin
 #define TRACE_MAX_CANDIDATES 1000000u
 
 /* The informed mode's candidates: the entries of the study's accesses that leave a copy (view,
- * export, print, share) -- the payloads its marks can carry. */
+ * export, print, share, de-identified export) -- the payloads its marks can carry. */
 static dv_err study_events(vault *v, const uint8_t *bi, uint64_t **out, size_t *n, dv_errinfo *ei)
 {
     uint8_t ps[AUDIT_PSEUDONYM_BYTES];
@@ -88,7 +88,8 @@ static dv_err study_events(vault *v, const uint8_t *bi, uint64_t **out, size_t *
     for (seq = 0; !e && seq < size && *n < TRACE_MAX_CANDIDATES; seq++) {
         e = audit_reader_get(r, seq, &rec, ei);
         if (e || (rec.action != AUDIT_ACT_VIEW && rec.action != AUDIT_ACT_EXPORT &&
-                  rec.action != AUDIT_ACT_PRINT && rec.action != AUDIT_ACT_SHARE))
+                  rec.action != AUDIT_ACT_PRINT && rec.action != AUDIT_ACT_SHARE &&
+                  rec.action != AUDIT_ACT_DEIDENTIFY))
             continue;
         for (k = 0; k < rec.nobjects; k++)
             if (rec.objects[k].type == AUDIT_OBJ_STUDY &&

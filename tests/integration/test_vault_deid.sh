@@ -8,6 +8,9 @@
 # records "deidentify" (DCM 110103 + DEID) with the purpose and the project before the files;
 # a researcher gets only de-identified data of a study granted to them and no find; a file
 # whose identifier survives (planted where the profile keeps values) is not written (exit 4).
+# A de-identified copy carries the forensic mark like any export: a research export of a
+# synthetic radiograph, rendered by DCMTK and re-saved as JPEG 70, traces to the deidentify
+# entry (the privacy officer's trace).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vault_access.sh"
 vault_test_start "vault deid"
@@ -27,7 +30,7 @@ MR_STUDY=$(val planted.dcm 0020,000d)
 
 "$DV_BIN" init "$V" >init.out 2>&1
 check "log in the administrator and a technologist" access_setup "$V" init.out
-access_users "$V" res:researcher
+access_users "$V" res:researcher po:privacy-officer
 as tech import "$CT" planted.dcm >/dev/null 2>&1
 check "the technologist imports the CT and the planted MR" test $? -eq 0
 
@@ -98,4 +101,25 @@ check "... naming the tag, not the value" \
 # ---- identified export is unchanged ------------------------------------------------------------
 as tech export --study "$CT_STUDY" --original -o id1 >/dev/null 2>&1
 check "an export --original for treatment is byte for byte" cmp -s "$CT" "id1/$(val "$CT" 0008,0018).dcm"
+
+# ---- the de-identified copy carries the mark of its deidentify entry --------------------------
+GEN=$ROOT/build/dcmvault
+[ -x "$GEN" ] || GEN=$DV_BIN
+"$GEN" demo --out demo --seed 5 --size 512 >/dev/null 2>&1
+XR_STUDY=$(val demo/cr_0001.dcm 0020,000d)
+as tech import demo/cr_0001.dcm >/dev/null 2>&1
+n1=$("$DV" audit show --log "$V/audit" --json 2>/dev/null | wc -l)
+as tech export --study "$XR_STUDY" --purpose research --pixels rules -o m1 >m1.out 2>&1
+check "a research export of a synthetic radiograph (exit 0)" test $? -eq 0
+"$DV" audit show --log "$V/audit" --json 2>/dev/null | tail -n +$((n1 + 1)) >mev.json
+dseq=$(sed -n 's/.*"action":"watermark".*"detail":"mark of entry \([0-9]*\) .*/\1/p' mev.json)
+check "... recorded as deidentify, then a watermark entry naming it (entry ${dseq:-none})" \
+  grep -q "\"seq\":${dseq:-x},.*\"action\":\"deidentify\".*de-identified for project" mev.json
+mf=$(ls m1/*.dcm | head -n 1)
+dcmj2pnm +on "$mf" m1.png >/dev/null 2>&1
+convert m1.png -quality 70 m1.jpg
+as po trace m1.jpg --vault "$V" >mt.out 2>&1
+check "the copy, rendered by DCMTK and re-saved as JPEG 70, traces to that entry" \
+  grep -q "^event $dseq\$" mt.out
+check "... a deidentify for research" grep -q '^audit entry .*deidentify.*HRESCH' mt.out
 done_testing
