@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_mark_register.c - libFuzzer target: the informed detection with an original
  * (registration, refinement, the residual) on arbitrary bytes taken as an 8-bit leak (bytes 0-1:
- * width - 1 modulo 400, bytes 2-3: height - 1 modulo 400, byte 4: bit 0 three channels, bits
+ * width - 1 modulo 200, bytes 2-3: height - 1 modulo 200, byte 4: bit 0 three channels, bits
  * 1-2 how the original relates to it -- the same picture, mirrored, transposed, or a shifted
  * copy; the rest are the pixels, repeated).  No crash, leak or undefined behaviour; a mark is
  * never reported above MARK_FP_MAX. */
@@ -60,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memset(&k, 0x42, sizeof(k));
     memset(&im, 0, sizeof(im));
-    im.width = 1u + ((uint32_t)(data[0] | data[1] << 8) % 400u);
-    im.height = 1u + ((uint32_t)(data[2] | data[3] << 8) % 400u);
+    im.width = 1u + ((uint32_t)(data[0] | data[1] << 8) % 200u);
+    im.height = 1u + ((uint32_t)(data[2] | data[3] << 8) % 200u);
     im.channels = data[4] & 1 ? 3 : 1;
     n = (size_t)im.width * im.height * im.channels;
     im.pixels = malloc(n);

@@ -671,12 +671,12 @@ static int collinear(const match *m, const size_t s[4])
 static size_t ransac(const match *m, size_t n, size_t *idx, double h[9])
 {
     uint64_t seed = 0x5EEDu + n;
-    size_t s[4], best = 0, k, it;
-    double hh[9];
+    size_t s[4], best = 0, k, it, iters = RANSAC_ITERS;
+    double hh[9], w;
 
     if (n < MIN_INLIERS)
         return 0;
-    for (it = 0; it < RANSAC_ITERS; it++) {
+    for (it = 0; it < iters; it++) {
         for (k = 0; k < 4; k++) {
             s[k] = (size_t)(rng_next(&seed) % n);
             if ((k > 0 && s[k] == s[0]) || (k > 1 && s[k] == s[1]) || (k > 2 && s[k] == s[2]))
@@ -688,6 +688,10 @@ static size_t ransac(const match *m, size_t n, size_t *idx, double h[9])
         if (k > best) {
             best = k;
             memcpy(h, hh, sizeof(hh));
+            /* enough draws for a 99.9 % chance of one all-inlier sample at this inlier share */
+            w = pow((double)best / (double)n, 4);
+            if (w > 1e-9 && w < 1 && log(0.001) / log(1 - w) < (double)iters)
+                iters = (size_t)ceil(log(0.001) / log(1 - w)) + 10;
         }
     }
     for (it = 0; it < 3 && best >= MIN_INLIERS; it++) {
